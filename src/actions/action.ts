@@ -9,13 +9,18 @@ export interface PlanContext {
   config: Config;
   /** Run id, used to name per-run things on the host (quarantine directory, revert timer). */
   runId: string;
+  /** The step's time limit: each remote program is bounded by it on the host and locally. */
+  timeoutMs: number;
+  /** When the alert fired (ISO): scans look for changes made since then. */
+  alertTime: string;
 }
 
 /** One thing a step will do, shown to the analyst before approval and bound into the plan hash. */
 export type PlannedCommand =
   | { purpose: string; where: 'host'; command: Command }
   | { purpose: string; where: 'local'; command: Command }
-  | { purpose: string; where: 'http'; request: { method: 'POST'; url: string } };
+  | { purpose: string; where: 'http'; request: { method: 'POST'; url: string } }
+  | { purpose: string; where: 'audit' };
 
 /**
  * An action is data plus a script: a params schema, and a pure planner that returns the exact
