@@ -2,10 +2,18 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 180_000,
-    // Lab tests share one set of booted hosts; files run one at a time so they never race for them.
-    fileParallelism: false,
+    projects: [
+      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'], testTimeout: 30_000 } },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+          // Lab hosts are booted per file; one file at a time keeps the 2-core machine honest.
+          fileParallelism: false,
+        },
+      },
+    ],
   },
 });

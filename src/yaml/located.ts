@@ -23,7 +23,8 @@ export class YamlFileError extends SoarError {
 export interface LocatedDocument {
   file: string;
   value: unknown;
-  locate(path: readonly PropertyKey[]): Location;
+  /** Where the value at `path` was written; with `'key'`, where its key was (for an unknown key). */
+  locate(path: readonly PropertyKey[], part?: 'key' | 'value'): Location;
 }
 
 export async function readLocatedYaml(file: string): Promise<LocatedDocument> {
@@ -50,15 +51,15 @@ export function parseLocatedYaml(text: string, file: string): LocatedDocument {
   return {
     file,
     value: document.toJS({ maxAliasCount: 100 }),
-    locate: (path) => at(offsetOf(document, path)),
+    locate: (path, part = 'value') => at(offsetOf(document, path, part)),
   };
 }
 
 /** Offset of the deepest node along `path` that exists: a missing key points at its parent. */
-function offsetOf(document: Document, path: readonly PropertyKey[]): number {
+function offsetOf(document: Document, path: readonly PropertyKey[], part: 'key' | 'value'): number {
   let node: unknown = document.contents;
   let offset = (isNode(node) ? node.range?.[0] : undefined) ?? 0;
-  for (const key of path) {
+  for (const [index, key] of path.entries()) {
     if (!isNode(node) || !('items' in node)) break;
     const items = (node as { items: unknown[] }).items;
     let next: unknown;
@@ -68,7 +69,8 @@ function offsetOf(document: Document, path: readonly PropertyKey[]): number {
       // Point at the value when it exists, else at the key.
       next = pair.value ?? pair.key;
       const keyRange = isNode(pair.key) ? pair.key.range : undefined;
-      if (!isNode(pair.value) && keyRange) {
+      const wantsKey = part === 'key' && index === path.length - 1;
+      if ((wantsKey || !isNode(pair.value)) && keyRange) {
         offset = keyRange[0];
         break;
       }
@@ -89,8 +91,23 @@ function offsetOf(document: Document, path: readonly PropertyKey[]): number {
 export function parseWithSchema<T>(document: LocatedDocument, schema: z.ZodType<T>, code: string): T {
   const result = schema.safeParse(document.value);
   if (result.success) return result.data;
-  const issue = result.error.issues[0]!;
-  throw new YamlFileError(code, document.locate(issue.path), `${formatPath(issue.path)}: ${issue.message}`);
+  throw issueError(document, code, result.error.issues[0]!);
+}
+
+/**
+ * One zod issue as a located error; `under` prefixes its path when a schema checked only part of
+ * the document (a playbook step's params).
+ */
+export function issueError(document: LocatedDocument, code: string, issue: z.core.$ZodIssue, under: readonly PropertyKey[] = []): YamlFileError {
+  if (issue.code === 'unrecognized_keys') {
+    // zod reports the object; the user needs the misspelt key itself.
+    const path = [...under, ...issue.path, issue.keys[0]!];
+    return new YamlFileError(code, document.locate(path, 'key'), `${formatPath(path)}: unknown key; remove it or correct its spelling`);
+  }
+  const path = [...under, ...issue.path];
+  // A bad map key (zod's invalid_key) is written at the key, not at its value.
+  const part = issue.code === 'invalid_key' ? 'key' : 'value';
+  return new YamlFileError(code, document.locate(path, part), `${formatPath(path)}: ${issue.message}`);
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {
