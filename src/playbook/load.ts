@@ -1,0 +1,215 @@
+import type { ActionDefinition } from '../actions/action.js';
+import type { Trigger } from '../alert/trigger.js';
+import {
+  formatPath,
+  issueError,
+  parseLocatedYaml,
+  parseWithSchema,
+  readLocatedYaml,
+  YamlFileError,
+  type LocatedDocument,
+} from '../yaml/located.js';
+import { routesOf } from './routes.js';
+import { PLAYBOOK_SCHEMA, type OnFailure, type PlaybookFile, type StepFile } from './schema.js';
+
+export interface ApprovalPolicy {
+  count: number;
+  /** Roles from the config's approvers; empty means any approver. */
+  roles: string[];
+  expiresMs: number;
+}
+
+export interface Step {
+  id: string;
+  action: string;
+  /** Parsed by the action's own params schema. */
+  with: unknown;
+  timeoutMs: number;
+  retries: { max: number; backoffMs: number; factor: number };
+  onFailure: OnFailure;
+  approval: ApprovalPolicy | undefined;
+  /** Every outcome of the action, `default` (and `failed` under on_failure: continue) → step id or `end`. */
+  next: Record<string, string>;
+}
+
+export interface Playbook {
+  id: string;
+  title: string;
+  description: string | undefined;
+  trigger: Trigger;
+  escalation: string | undefined;
+  steps: Step[];
+  file: string;
+}
+
+export type ActionRegistry = ReadonlyMap<string, ActionDefinition>;
+
+export async function loadPlaybook(file: string, actions: ActionRegistry): Promise<Playbook> {
+  return fromDocument(await readLocatedYaml(file), actions);
+}
+
+export function parsePlaybook(text: string, file: string, actions: ActionRegistry): Playbook {
+  return fromDocument(parseLocatedYaml(text, file), actions);
+}
+
+/** Each check throws the first problem it finds, located in the file, so a user fixes one at a time. */
+function fromDocument(document: LocatedDocument, actions: ActionRegistry): Playbook {
+  const fail = (code: string, path: readonly PropertyKey[], message: string, part?: 'key'): never => {
+    throw new YamlFileError(code, document.locate(path, part), `${formatPath(path)}: ${message}`);
+  };
+  const file = parseWithSchema(document, PLAYBOOK_SCHEMA, 'PLAYBOOK_INVALID');
+  checkUniqueIds(file, fail);
+  const ids = file.steps.map((step) => step.id);
+  const steps = file.steps.map((step, index) =>
+    resolveStep(step, ['steps', index], ids[index + 1] ?? 'end', { document, ids, actions, escalation: file.escalation, fail }),
+  );
+  const playbook: Playbook = {
+    id: file.playbook,
+    title: file.title,
+    description: file.description,
+    trigger: file.trigger,
+    escalation: file.escalation,
+    steps,
+    file: document.file,
+  };
+  checkEscalation(playbook, file, fail);
+  checkGraph(playbook, fail);
+  return playbook;
+}
+
+type Fail = (code: string, path: readonly PropertyKey[], message: string, part?: 'key') => never;
+
+function checkUniqueIds(file: PlaybookFile, fail: Fail): void {
+  const seen = new Map<string, number>();
+  file.steps.forEach((step, index) => {
+    const earlier = seen.get(step.id);
+    if (earlier !== undefined) {
+      fail('PLAYBOOK_DUPLICATE_STEP', ['steps', index, 'id'], `step id "${step.id}" is already used by steps[${earlier}]; give each step its own id`);
+    }
+    seen.set(step.id, index);
+  });
+}
+
+interface StepScope {
+  document: LocatedDocument;
+  ids: readonly string[];
+  actions: ActionRegistry;
+  escalation: string | undefined;
+  fail: Fail;
+}
+
+function resolveStep(step: StepFile, at: readonly PropertyKey[], following: string, scope: StepScope): Step {
+  const { actions, fail } = scope;
+  const action = actions.get(step.action);
+  if (action === undefined) {
+    return fail('PLAYBOOK_UNKNOWN_ACTION', [...at, 'action'], `unknown action "${step.action}"; known actions: ${[...actions.keys()].sort().join(', ')}`);
+  }
+  const params = action.params.safeParse(step.with ?? {});
+  if (!params.success) throw issueError(scope.document, 'PLAYBOOK_INVALID_PARAMS', params.error.issues[0]!, [...at, 'with']);
+  const onFailure = effectiveOnFailure(step, at, scope);
+  return {
+    id: step.id,
+    action: action.name,
+    with: params.data,
+    timeoutMs: step.timeout,
+    retries: { max: step.retries.max, backoffMs: step.retries.backoff, factor: step.retries.factor },
+    onFailure,
+    approval: approvalPolicy(step.approval),
+    next: resolveNext(step, action, onFailure, at, following, scope),
+  };
+}
+
+/** The escalation step's failure always ends the run as failed; it may not loop back or carry on. */
+function effectiveOnFailure(step: StepFile, at: readonly PropertyKey[], scope: StepScope): OnFailure {
+  if (step.id !== scope.escalation) return step.on_failure ?? 'escalate';
+  if (step.on_failure === 'escalate' || step.on_failure === 'continue') {
+    scope.fail(
+      'PLAYBOOK_ESCALATION_LOOP',
+      [...at, 'on_failure'],
+      `the escalation step cannot use on_failure: ${step.on_failure}; if escalating fails the run ends as failed, so remove on_failure or set it to abort`,
+    );
+  }
+  if (step.approval !== 'none') {
+    scope.fail('PLAYBOOK_ESCALATION_LOOP', [...at, 'approval'], 'the escalation step cannot wait for an approval: a denial would escalate to itself; remove the approval');
+  }
+  return 'abort';
+}
+
+function approvalPolicy(approval: StepFile['approval']): ApprovalPolicy | undefined {
+  if (approval === 'none') return undefined;
+  if (approval === 'required') return { count: 1, roles: [], expiresMs: 86_400_000 };
+  return { count: approval.count, roles: approval.roles, expiresMs: approval.expires };
+}
+
+/** Unlisted outcomes fall through to `default`, else to the step that follows in the list. */
+function resolveNext(
+  step: StepFile,
+  action: ActionDefinition,
+  onFailure: OnFailure,
+  at: readonly PropertyKey[],
+  following: string,
+  { ids, fail }: StepScope,
+): Record<string, string> {
+  const written: Record<string, string> = typeof step.next === 'string' ? { default: step.next } : (step.next ?? {});
+  const keys = [...action.outcomes, 'default', ...(onFailure === 'continue' ? ['failed'] : [])];
+  for (const [key, target] of Object.entries(written)) {
+    const path = typeof step.next === 'string' ? [...at, 'next'] : [...at, 'next', key];
+    if (!keys.includes(key)) {
+      const hint = key === 'failed' ? ' (failed is allowed only with on_failure: continue)' : '';
+      fail('PLAYBOOK_UNKNOWN_OUTCOME', path, `"${key}" is not an outcome of action ${action.name}${hint}; expected one of: ${keys.join(', ')}`, 'key');
+    }
+    if (target !== 'end' && !ids.includes(target)) {
+      fail('PLAYBOOK_UNKNOWN_STEP', path, `no step "${target}"; expected end or one of: ${ids.join(', ')}`);
+    }
+  }
+  const fallback = written.default ?? following;
+  return Object.fromEntries(keys.map((key) => [key, written[key] ?? fallback]));
+}
+
+function checkEscalation(playbook: Playbook, file: PlaybookFile, fail: Fail): void {
+  const { escalation, steps } = playbook;
+  if (escalation !== undefined) {
+    if (!steps.some((step) => step.id === escalation)) {
+      fail('PLAYBOOK_UNKNOWN_STEP', ['escalation'], `no step "${escalation}"; expected one of: ${steps.map((step) => step.id).join(', ')}`);
+    }
+    return;
+  }
+  const index = steps.findIndex((step) => step.onFailure === 'escalate' || step.approval !== undefined);
+  const step = steps[index];
+  if (step === undefined) return;
+  const why = step.approval !== undefined
+    ? 'waits for an approval, whose denial or expiry escalates'
+    : `escalates when it fails${file.steps[index]!.on_failure === undefined ? ' (on_failure defaults to escalate)' : ''}`;
+  fail(
+    'PLAYBOOK_ESCALATION_MISSING',
+    ['steps', index, step.approval !== undefined ? 'approval' : 'on_failure'],
+    `step "${step.id}" ${why}, but the playbook names no escalation step; add \`escalation: <step id>\` or set on_failure: continue or abort`,
+  );
+}
+
+/** Every step must be reachable from the first, and no path may come back to a step it left. */
+function checkGraph(playbook: Playbook, fail: Fail): void {
+  const index = new Map(playbook.steps.map((step, position) => [step.id, position]));
+  const successors = (step: Step): Step[] =>
+    routesOf(step, playbook).flatMap(({ to }) => (index.has(to) ? [playbook.steps[index.get(to)!]!] : []));
+
+  // Depth-first from the first step; a step met again while still on the path closes a loop.
+  const state = new Map<string, 'open' | 'closed'>();
+  const visit = (step: Step, from: Step | undefined): void => {
+    const seen = state.get(step.id);
+    if (seen === 'open') {
+      fail('PLAYBOOK_LOOP', ['steps', index.get(from!.id)!, 'id'], `step "${from!.id}" can lead back to step "${step.id}"; a playbook must not loop, so route it forward or to end`);
+    }
+    if (seen === 'closed') return;
+    state.set(step.id, 'open');
+    for (const next of successors(step)) visit(next, step);
+    state.set(step.id, 'closed');
+  };
+  visit(playbook.steps[0]!, undefined);
+
+  const unreachable = playbook.steps.findIndex((step) => !state.has(step.id));
+  if (unreachable !== -1) {
+    const { id } = playbook.steps[unreachable]!;
+    fail('PLAYBOOK_UNREACHABLE_STEP', ['steps', unreachable, 'id'], `no step leads to "${id}"; route an outcome to it with next, or remove it`);
+  }
+}
