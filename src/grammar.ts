@@ -19,6 +19,12 @@ export const SYSTEMD_UNIT_NAME =
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
 
+/** `host.id` as agents write it (hex or a UUID): letters, digits and hyphens, 64 at most. */
+export const HOST_ID = /^[A-Za-z0-9-]{1,64}$/;
+
+/** An alert id (`kibana.alert.uuid`, the hit's `_id`): a hash, a UUID or an Elasticsearch id. */
+export const ALERT_ID = /^[A-Za-z0-9_-]{1,128}$/;
+
 /** Characters allowed in one path segment: no whitespace, quotes, shell metacharacters or non-ASCII. */
 const PATH_SEGMENT = /^[A-Za-z0-9._+@:,=-]{1,255}$/;
 const PATH_MAX = 4096;
