@@ -1,3 +1,6 @@
+// The extraction that builds a Target (and every grammar check it makes) lives in its own module.
+export { extractTarget } from './extract-target.js';
+
 /**
  * What a response acts on, extracted from a taken alert. Every value here has passed its grammar
  * check (src/grammar.ts); only these values may ever reach a command, and only as whole arguments.
