@@ -73,7 +73,7 @@ function fromDocument(document: LocatedDocument, actions: ActionRegistry): Playb
     file: document.file,
   };
   checkEscalation(playbook, file, fail);
-  checkGraph(playbook, fail);
+  checkGraph(playbook, file, fail);
   return playbook;
 }
 
@@ -104,7 +104,7 @@ function resolveStep(step: StepFile, at: readonly PropertyKey[], following: stri
   if (action === undefined) {
     return fail('PLAYBOOK_UNKNOWN_ACTION', [...at, 'action'], `unknown action "${step.action}"; known actions: ${[...actions.keys()].sort().join(', ')}`);
   }
-  const params = action.params.safeParse(step.with ?? {});
+  const params = action.params.safeParse(step.with ?? {}, { reportInput: true });
   if (!params.success) throw issueError(scope.document, 'PLAYBOOK_INVALID_PARAMS', params.error.issues[0]!, [...at, 'with']);
   const onFailure = effectiveOnFailure(step, at, scope);
   return {
@@ -162,8 +162,8 @@ function resolveNext(
       fail('PLAYBOOK_UNKNOWN_STEP', path, `no step "${target}"; expected end or one of: ${ids.join(', ')}`);
     }
   }
-  const fallback = written.default ?? following;
-  return Object.fromEntries(keys.map((key) => [key, written[key] ?? fallback]));
+  const fallback = Object.hasOwn(written, 'default') ? written.default! : following;
+  return Object.fromEntries(keys.map((key) => [key, Object.hasOwn(written, key) ? written[key]! : fallback]));
 }
 
 function checkEscalation(playbook: Playbook, file: PlaybookFile, fail: Fail): void {
@@ -188,28 +188,43 @@ function checkEscalation(playbook: Playbook, file: PlaybookFile, fail: Fail): vo
 }
 
 /** Every step must be reachable from the first, and no path may come back to a step it left. */
-function checkGraph(playbook: Playbook, fail: Fail): void {
-  const index = new Map(playbook.steps.map((step, position) => [step.id, position]));
-  const successors = (step: Step): Step[] =>
-    routesOf(step, playbook).flatMap(({ to }) => (index.has(to) ? [playbook.steps[index.get(to)!]!] : []));
+function checkGraph(playbook: Playbook, file: PlaybookFile, fail: Fail): void {
+  const position = new Map(playbook.steps.map((step, index) => [step.id, index]));
 
-  // Depth-first from the first step; a step met again while still on the path closes a loop.
+  // Depth-first from the first step; an edge to a step still on the path closes a loop.
   const state = new Map<string, 'open' | 'closed'>();
-  const visit = (step: Step, from: Step | undefined): void => {
-    const seen = state.get(step.id);
-    if (seen === 'open') {
-      fail('PLAYBOOK_LOOP', ['steps', index.get(from!.id)!, 'id'], `step "${from!.id}" can lead back to step "${step.id}"; a playbook must not loop, so route it forward or to end`);
-    }
-    if (seen === 'closed') return;
+  const visit = (step: Step): void => {
     state.set(step.id, 'open');
-    for (const next of successors(step)) visit(next, step);
+    const index = position.get(step.id)!;
+    for (const route of routesOf(step, playbook)) {
+      const next = position.has(route.to) ? playbook.steps[position.get(route.to)!]! : undefined;
+      if (next === undefined || state.get(next.id) === 'closed') continue;
+      if (state.get(next.id) === 'open') {
+        fail(
+          'PLAYBOOK_LOOP',
+          ['steps', index, ...edgeKey(file.steps[index]!, route.when)],
+          `step "${step.id}" leads back to step "${next.id}" (${route.when}); a playbook must not loop, so route it forward or to end`,
+        );
+      }
+      visit(next);
+    }
     state.set(step.id, 'closed');
   };
-  visit(playbook.steps[0]!, undefined);
+  visit(playbook.steps[0]!);
 
   const unreachable = playbook.steps.findIndex((step) => !state.has(step.id));
   if (unreachable !== -1) {
     const { id } = playbook.steps[unreachable]!;
     fail('PLAYBOOK_UNREACHABLE_STEP', ['steps', unreachable, 'id'], `no step leads to "${id}"; route an outcome to it with next, or remove it`);
   }
+}
+
+/** Where in a step's text an edge was written; a fall-through to the following step is the step itself. */
+function edgeKey(step: StepFile, when: string): PropertyKey[] {
+  if (when === 'denied' || when === 'expired') return ['approval'];
+  if (when === 'failure') return step.on_failure === undefined ? ['id'] : ['on_failure'];
+  const { next } = step;
+  if (typeof next === 'string') return ['next'];
+  const written = [when, 'default'].find((key) => next !== undefined && Object.hasOwn(next, key));
+  return written === undefined ? ['id'] : ['next', written];
 }

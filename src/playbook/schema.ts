@@ -49,7 +49,7 @@ const approvalSchema = z.union(
       expires: duration(1).prefault('24h'),
     }),
   ],
-  { error: 'none, required, or {count, roles, expires}' },
+  { error: 'expected none, required, or {count, roles, expires}' },
 );
 
 const retriesSchema = z.strictObject({
@@ -60,7 +60,7 @@ const retriesSchema = z.strictObject({
 
 const nextSchema = z.union(
   [z.string().min(1), z.record(z.string(), z.string().min(1))],
-  { error: 'a step id, end, or a map from outcome (or default) to a step id or end' },
+  { error: 'expected a step id, end, or a map from outcome (or default) to a step id or end' },
 );
 
 export const STEP_SCHEMA = z.strictObject({

@@ -89,14 +89,14 @@ function offsetOf(document: Document, path: readonly PropertyKey[], part: 'key' 
  * line and column of the offending value and its dotted path.
  */
 export function parseWithSchema<T>(document: LocatedDocument, schema: z.ZodType<T>, code: string): T {
-  const result = schema.safeParse(document.value);
+  const result = schema.safeParse(document.value, { reportInput: true });
   if (result.success) return result.data;
   throw issueError(document, code, result.error.issues[0]!);
 }
 
 /**
  * One zod issue as a located error; `under` prefixes its path when a schema checked only part of
- * the document (a playbook step's params).
+ * the document (a playbook step's params). Parse with `reportInput: true` to name missing keys.
  */
 export function issueError(document: LocatedDocument, code: string, issue: z.core.$ZodIssue, under: readonly PropertyKey[] = []): YamlFileError {
   if (issue.code === 'unrecognized_keys') {
@@ -107,7 +107,10 @@ export function issueError(document: LocatedDocument, code: string, issue: z.cor
   const path = [...under, ...issue.path];
   // A bad map key (zod's invalid_key) is written at the key, not at its value.
   const part = issue.code === 'invalid_key' ? 'key' : 'value';
-  return new YamlFileError(code, document.locate(path, part), `${formatPath(path)}: ${issue.message}`);
+  // Parsed with reportInput, a missing key shows as an undefined input: say what to do instead.
+  const missing = issue.code === 'invalid_type' && 'input' in issue && issue.input === undefined;
+  const message = missing ? `required (${issue.expected}); add it` : issue.message;
+  return new YamlFileError(code, document.locate(path, part), `${formatPath(path)}: ${message}`);
 }
 
 export function formatPath(path: readonly PropertyKey[]): string {
