@@ -78,7 +78,7 @@ export interface FieldValue {
 export function readField(document: JsonObject, field: string, source: string): FieldValue | undefined {
   for (const name of [field, legacyName(field)]) {
     if (name === undefined) continue;
-    const [first, ...others] = fieldSpellings(document, name).filter((spelling) => spelling.value !== null);
+    const [first, ...others] = fieldSpellings(document, name).filter((spelling) => spelling.value != null);
     if (first === undefined) continue;
     const other = others.find((spelling) => !isDeepStrictEqual(spelling.value, first.value));
     if (other !== undefined) {

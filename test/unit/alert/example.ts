@@ -91,5 +91,5 @@ export function webhookBody(sources: JsonObject[]): JsonObject {
     return { ...legacy, ...expandDotted(source) };
   });
   const first = sources[0];
-  return { alerts, rule_id: first?.['kibana.alert.rule.rule_id'] };
+  return JSON.parse(JSON.stringify({ alerts, rule_id: first?.['kibana.alert.rule.rule_id'] })) as JsonObject;
 }
