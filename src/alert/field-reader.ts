@@ -34,7 +34,8 @@ export function fieldReader(document: JsonObject, source: string): FieldReader {
     return found === undefined ? undefined : convert(found);
   };
   return {
-    text: (field) => read(field, (found) => (typeof found.value === 'string' ? found.value : refuse(found, 'a string'))),
+    text: (field) =>
+      read(field, (found) => (typeof found.value === 'string' ? found.value : refuse(found, 'a string'))),
     textOrNumber: (field) =>
       read(field, (found) =>
         typeof found.value === 'string' || (typeof found.value === 'number' && Number.isFinite(found.value))
@@ -55,8 +56,8 @@ export function fieldReader(document: JsonObject, source: string): FieldReader {
       }),
     timestamp: (field) =>
       read(field, (found) => {
-        const iso =
-          typeof found.value === 'string' || typeof found.value === 'number' ? normaliseTimestamp(found.value) : undefined;
+        const { value } = found;
+        const iso = typeof value === 'string' || typeof value === 'number' ? normaliseTimestamp(value) : undefined;
         return iso ?? refuse(found, 'an ISO-8601 date-time with a zone (2024-05-02T10:15:42Z) or epoch milliseconds');
       }),
   };

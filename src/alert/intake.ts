@@ -15,13 +15,18 @@ import { renderValue } from './render.js';
 const ROOT = '$';
 
 /** The key that marks each envelope; a document with two of them is refused as ambiguous. */
-const ENVELOPES = { hits: 'a search response', alerts: 'a Kibana webhook body', _source: 'an Elasticsearch hit' } as const;
+const ENVELOPES = {
+  hits: 'a search response',
+  alerts: 'a Kibana webhook body',
+  _source: 'an Elasticsearch hit',
+} as const;
 
 export function parseAlerts(input: unknown): Alert[] {
   if (!isJsonObject(input)) {
     throw new AlertIntakeError(
       ROOT,
-      `expected a JSON object (an alert, an Elasticsearch hit, a search response or a Kibana webhook body), got ${describe(input)}`,
+      'expected a JSON object (an alert, an Elasticsearch hit, a search response or a Kibana webhook body), ' +
+        `got ${describe(input)}`,
     );
   }
   const shapes = (Object.keys(ENVELOPES) as Array<keyof typeof ENVELOPES>).filter((key) => Object.hasOwn(input, key));
@@ -60,7 +65,8 @@ function parseJson(text: string, file: string): unknown {
     const offset = Number(/at position (\d+)/.exec(reason)?.[1] ?? text.length);
     const lines = text.slice(0, offset).split('\n');
     const where = `${file}:${lines.length}:${(lines.at(-1)?.length ?? 0) + 1}`;
-    throw new AlertIntakeError(ROOT, `${where}: not valid JSON (${reason.replace(/ in JSON at position \d+.*$/, '')}); fix the file`);
+    const problem = reason.replace(/ in JSON at position \d+.*$/, '');
+    throw new AlertIntakeError(ROOT, `${where}: not valid JSON (${problem}); fix the file`);
   }
 }
 
@@ -72,7 +78,9 @@ function nonEmptyList(value: unknown, path: string, what: string): unknown[] {
 
 function alertsOfSearchResponse(response: JsonObject): Alert[] {
   const { hits } = response;
-  if (!isJsonObject(hits)) throw new AlertIntakeError('hits', `expected an object holding hits[], got ${describe(hits)}`);
+  if (!isJsonObject(hits)) {
+    throw new AlertIntakeError('hits', `expected an object holding hits[], got ${describe(hits)}`);
+  }
   return nonEmptyList(hits.hits, 'hits.hits', 'hits').map((hit, index) => alertOfHit(hit, `hits.hits[${index}]`));
 }
 
@@ -92,9 +100,12 @@ function alertOfHit(hit: unknown, path: string): Alert {
 function alertsOfWebhookBody(body: JsonObject): Alert[] {
   const alerts = nonEmptyList(body.alerts, 'alerts', 'alerts').map((document, index) => {
     const path = `alerts[${index}]`;
-    if (!isJsonObject(document)) throw new AlertIntakeError(path, `expected an alert object, got ${describe(document)}`);
+    if (!isJsonObject(document)) {
+      throw new AlertIntakeError(path, `expected an alert object, got ${describe(document)}`);
+    }
     return alertOfDocument(document, path, document, path);
   });
+  // The template's rule_id must be the alerts' own rule (its rule_id or saved-object id), or the body was tampered with.
   const ruleId = body.rule_id;
   if (ruleId === undefined || ruleId === '') return alerts;
   if (typeof ruleId !== 'string') throw new AlertIntakeError('rule_id', `expected a string, got ${describe(ruleId)}`);
@@ -146,7 +157,9 @@ function alertOfDocument(document: JsonObject, source: string, meta: JsonObject,
 }
 
 function required<T>(value: T | undefined, field: string, what: string): T {
-  if (value === undefined) throw new AlertIntakeError(field, `missing: every alert needs ${what}; this input is not a detection alert`);
+  if (value === undefined) {
+    throw new AlertIntakeError(field, `missing: every alert needs ${what}; this input is not a detection alert`);
+  }
   return value;
 }
 
@@ -156,11 +169,14 @@ function alertId(uuid: string | undefined, hitId: string | undefined, source: st
   if (uuid !== undefined && hitId !== undefined && uuid !== hitId) {
     throw new AlertIntakeError(
       uuidField,
-      `is ${renderValue(uuid)} but ${jsonPath(metaPath, '_id')} is ${renderValue(hitId)}; they must name the same alert`,
+      `is ${renderValue(uuid)} but ${jsonPath(metaPath, '_id')} is ${renderValue(hitId)}; ` +
+        'they must name the same alert',
     );
   }
   const id = required(uuid ?? hitId, uuidField, 'an id (kibana.alert.uuid, or the hit\'s _id)');
-  if (id === '') throw new AlertIntakeError(uuid === undefined ? jsonPath(metaPath, '_id') : uuidField, 'is empty; every alert needs an id');
+  if (id === '') {
+    throw new AlertIntakeError(uuid === undefined ? jsonPath(metaPath, '_id') : uuidField, 'is empty; every alert needs an id');
+  }
   return id;
 }
 

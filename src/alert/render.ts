@@ -8,12 +8,21 @@ const INVISIBLE =
 
 export function renderValue(value: unknown, maxLength = 120): string {
   const isText = typeof value === 'string';
-  const text = isText ? value : (JSON.stringify(value) ?? String(value));
+  const text = isText ? value : jsonText(value);
   const characters = Array.from(text);
   const cut = characters.length > maxLength;
   const shown = cut ? characters.slice(0, maxLength).join('') : text;
   const rendered = (isText ? JSON.stringify(shown) : shown).replace(INVISIBLE, escapeCharacter);
   return cut ? `${rendered}… (${characters.length} characters)` : rendered;
+}
+
+/** JSON text of any value; what JSON cannot show (cycles, bigint) is named by its type. */
+function jsonText(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return `(${typeof value})`;
+  }
 }
 
 function escapeCharacter(character: string): string {

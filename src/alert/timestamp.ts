@@ -9,7 +9,8 @@ const MAX_EPOCH_MS = 8.64e15;
 
 export function normaliseTimestamp(value: string | number): string | undefined {
   if (typeof value === 'number') {
-    return Number.isSafeInteger(value) && value >= 0 && value <= MAX_EPOCH_MS ? new Date(value).toISOString() : undefined;
+    const valid = Number.isSafeInteger(value) && value >= 0 && value <= MAX_EPOCH_MS;
+    return valid ? new Date(value).toISOString() : undefined;
   }
   const match = ISO_8601.exec(value);
   if (match === null) return undefined;
