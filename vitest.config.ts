@@ -11,7 +11,8 @@ export default defineConfig({
           testTimeout: 120_000,
           hookTimeout: 600_000,
           // Lab hosts are booted per file; one file at a time keeps the 2-core machine honest.
-          fileParallelism: false,
+          pool: 'forks',
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],

@@ -1,0 +1,76 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+/** The real `soar` executable, as a user runs it (built by `npm test` before vitest starts). */
+const SOAR = fileURLToPath(new URL('../../../bin/soar.js', import.meta.url));
+const ALERTS = fileURLToPath(new URL('../../../../shared/fixtures/alerts/', import.meta.url));
+const BROKEN = fileURLToPath(new URL('../playbook/fixtures/broken/', import.meta.url));
+
+async function soar(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, [SOAR, ...args], { env: { ...process.env, SOAR_CONFIG: '' } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const failed = error as { code: number; stdout: string; stderr: string };
+    return { code: failed.code, stdout: failed.stdout, stderr: failed.stderr };
+  }
+}
+
+describe('soar CLI', () => {
+  it('plan prints all six steps with their commands for the example alert', async () => {
+    const { code, stdout } = await soar('plan', '--alert', `${ALERTS}example-c3pool-miner.hit.json`);
+    expect(code).toBe(0);
+    for (const [index, step] of ['triage', 'isolate', 'kill', 'remove', 'scan', 'escalate'].entries()) {
+      expect(stdout).toContain(`\n${index + 1}. ${step} [`);
+    }
+    expect(stdout).toContain('$ timeout -k 5 120 sh -c <triage.sh> soar-triage c3pool_miner.service /tmp/c3pool_miner.service 4421');
+    expect(stdout).toContain('soar-kill-process c3pool_miner.service KILL disable');
+  });
+
+  it('plan --json gives argv arrays and the exact line ssh would send', async () => {
+    const { code, stdout } = await soar('plan', '--json', '--alert', `${ALERTS}example-c3pool-miner.hit.json`);
+    expect(code).toBe(0);
+    const plan = JSON.parse(stdout) as { steps: Array<{ id: string; commands: Array<{ where: string; line?: string; command?: { argv: string[] } }> }> };
+    const triage = plan.steps[0]!.commands[0]!;
+    expect(triage.command!.argv.slice(3)).toEqual(['soar-triage', 'c3pool_miner.service', '/tmp/c3pool_miner.service', '4421']);
+    expect(triage.line).toMatch(/^timeout -k 5 120 sh -c '# soar remote prelude/);
+  });
+
+  it.each([
+    ['kibana-8.1-linux-host-other-rule.hit.json', /rule "threat-match-rule"\) is not one this playbook takes/],
+    ['kibana-8.5-file-event-windows.hit.json', /host\.os\.type "windows" is not linux/],
+  ])('plan refuses %s with the reason (exit 3)', async (file, reason) => {
+    const { code, stdout, stderr } = await soar('plan', '--alert', `${ALERTS}${file}`);
+    expect(code).toBe(3);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(reason);
+    const json = await soar('plan', '--json', '--alert', `${ALERTS}${file}`);
+    expect(JSON.parse(json.stdout)).toMatchObject({ error: { code: 'ALERT_NOT_TAKEN' } });
+  });
+
+  it('validate accepts the bundled playbook and locates errors in a broken one', async () => {
+    expect((await soar('validate', 'playbooks/mining-service.yaml')).code).toBe(0);
+    const broken = await soar('validate', `${BROKEN}unknown-action.yaml`);
+    expect(broken.code).toBe(3);
+    expect(broken.stdout).toMatch(/^FAIL {2}\S+unknown-action\.yaml:\d+:\d+: steps\[\d\]\.action: /);
+  });
+
+  it('schema prints a JSON Schema that types each step by its action', async () => {
+    const { code, stdout } = await soar('schema');
+    expect(code).toBe(0);
+    expect(stdout).toContain('kill-process');
+    expect(JSON.parse(stdout)).toHaveProperty('$schema');
+  });
+
+  it('explains usage mistakes with exit 2, never a stack trace', async () => {
+    const unknown = await soar('plan', '--alert');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('Usage: soar plan');
+    expect((await soar('frobnicate')).code).toBe(2);
+    const missing = await soar('plan', '--alert', '/nonexistent.json');
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).not.toMatch(/\n\s+at /);
+  });
+});
