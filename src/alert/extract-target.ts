@@ -13,7 +13,7 @@ import {
 } from '../grammar.js';
 import type { Alert, AlertProcess } from './alert.js';
 import { jsonPath } from './fields.js';
-import { renderValue } from './render.js';
+import { isVisibleText, renderValue } from './render.js';
 import type { Target, TargetProcess } from './target.js';
 
 /**
@@ -25,8 +25,8 @@ import type { Target, TargetProcess } from './target.js';
  *   its JSON path: acting on a value we cannot trust is worse than not acting.
  * - Evidence fields never reach a command: process.command_line, process.executable, the
  *   entity ids, user.name, user.id. They never refuse the alert (an attacker must not block the
- *   response by naming the installer oddly); unprintable text is kept JSON-escaped with a note
- *   saying so, and long text is cut.
+ *   response by naming the installer oddly); unprintable or invisible characters are kept
+ *   JSON-escaped with a note saying so, and long text is cut.
  */
 
 /** More addresses than any real host reports: a longer list is not a host's inventory. */
@@ -126,10 +126,12 @@ class StrictFields {
   }
 }
 
-/** Evidence text, kept as it is when printable and short, else escaped or cut with a note. */
+/** Evidence text, kept as it is when printable, visible and short, else escaped or cut with a note. */
 function evidence(value: string | undefined, maxLength: number): string | undefined {
-  if (value === undefined || isPrintableText(value, maxLength)) return value;
-  if (isPrintableText(value, Number.POSITIVE_INFINITY)) {
+  if (value === undefined) return undefined;
+  const visible = isPrintableText(value, Number.POSITIVE_INFINITY) && isVisibleText(value);
+  if (visible && isPrintableText(value, maxLength)) return value;
+  if (visible) {
     return `${Array.from(value).slice(0, maxLength).join('')}… [soar: cut, ${value.length} characters in the alert]`;
   }
   return `[soar: unprintable characters, shown JSON-escaped] ${renderValue(value, maxLength)}`;

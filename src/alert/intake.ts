@@ -6,6 +6,8 @@ import { isJsonObject, jsonPath, type JsonObject } from './fields.js';
 import { AlertIntakeError } from './intake-error.js';
 import { renderValue } from './render.js';
 
+export { AlertIntakeError };
+
 /**
  * Alert intake: finds the alerts in whatever shape they arrived in (a bare alert document, an
  * Elasticsearch hit, a search response, a Kibana webhook body) and normalises each into an Alert.

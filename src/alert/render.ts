@@ -6,6 +6,11 @@
 const INVISIBLE =
   /[\u007f-\u009f\u00ad\u061c\u115f\u1160\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\u3164\ufeff\ufff9-\ufffb]/g;
 
+/** Whether text reads the same shown raw as rendered: no control, invisible or direction characters. */
+export function isVisibleText(text: string): boolean {
+  return !/[\u0000-\u001f]/.test(text) && text.search(INVISIBLE) === -1;
+}
+
 export function renderValue(value: unknown, maxLength = 120): string {
   const isText = typeof value === 'string';
   const text = isText ? value : jsonText(value);

@@ -135,6 +135,8 @@ describe('evidence fields never refuse the alert', () => {
     ['process.parent.executable', '/bin/sh\nfake line', (t: Target) => t.writer?.parent?.executable, '"/bin/sh\\nfake line"'],
     ['process.entity_id', 'id\u2028x', (t: Target) => t.writer?.entityId, '"id\\u2028x"'],
     ['user.name', 'root\u0085', (t: Target) => t.user.name, '"root\\u0085"'],
+    ['process.command_line', 'bash\u200bsetup.sh', (t: Target) => t.writer?.commandLine, '"bash\\u200bsetup.sh"'],
+    ['user.id', '1000\ufeff', (t: Target) => t.user.id, '"1000\\ufeff"'],
   ])('keeps unprintable %s JSON-escaped, with a note', (field, value, pick, escaped) => {
     expect(pick(targetOf(exampleWith(field, value)))).toBe(`[soar: unprintable characters, shown JSON-escaped] ${escaped}`);
   });
