@@ -41,17 +41,19 @@ boot_host() {
   disown
 }
 
-ssh_probe() {
+# Runs COMMAND on the host at ADDRESS over OpenSSH, trusting only the lab's known_hosts.
+lab_ssh() {
   ssh -F /dev/null -o BatchMode=yes -o ConnectTimeout=2 -o StrictHostKeyChecking=yes -o IdentitiesOnly=yes \
-    -o UserKnownHostsFile="$LAB_DIR/known_hosts" -o LogLevel=ERROR -i "$LAB_DIR/id_ed25519" "root@$1" true </dev/null
+    -o UserKnownHostsFile="$LAB_DIR/known_hosts" -o LogLevel=ERROR -i "$LAB_DIR/id_ed25519" "root@$1" "$2" </dev/null
 }
 
-# Returns once host i's sshd answers with the host's own key (StrictHostKeyChecking proves which key).
-wait_for_ssh() {
-  local i=$1 deadline=$2 name pid
+# Returns once host i's sshd answers with the host's own key (StrictHostKeyChecking proves which key)
+# and its boot has finished: before that, logins get pam_nologin's "System is booting up" on stderr.
+wait_for_host() {
+  local i=$1 deadline=$2 name pid state
   name=$(host_name "$i")
   pid=$(<"$LAB_DIR/run/$name.pid")
-  until ssh_probe "$(host_address "$i")" 2>/dev/null; do
+  until state=$(lab_ssh "$(host_address "$i")" 'systemctl is-system-running --wait' 2>/dev/null) || [[ $state == degraded ]]; do
     if ! is_running "$pid"; then
       log "$name: systemd-nspawn exited during boot; its log: $LAB_DIR/logs/$name.log"
       grep -v 'Failed to create symlink /sys/fs/cgroup' "$LAB_DIR/logs/$name.log" | tail -n 5 >&2 || true
@@ -63,6 +65,7 @@ wait_for_ssh() {
     fi
     sleep 0.2
   done
+  [[ $state == running ]] || log "$name: booted degraded (see systemctl --failed inside it)"
 }
 
 # Waits for hosts 1..N in parallel; fails if any host did not come up.
@@ -70,7 +73,7 @@ wait_for_hosts() {
   local hosts=$1 deadline i failed=0 waiters=()
   deadline=$(($(now_ms) + BOOT_TIMEOUT_S * 1000))
   for ((i = 1; i <= hosts; i++)); do
-    wait_for_ssh "$i" "$deadline" &
+    wait_for_host "$i" "$deadline" &
     waiters+=($!)
   done
   for i in "${waiters[@]}"; do
