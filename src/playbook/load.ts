@@ -52,9 +52,11 @@ export function parsePlaybook(text: string, file: string, actions: ActionRegistr
   return fromDocument(parseLocatedYaml(text, file), actions);
 }
 
+type Fail = (code: string, path: readonly PropertyKey[], message: string, part?: 'key') => never;
+
 /** Each check throws the first problem it finds, located in the file, so a user fixes one at a time. */
 function fromDocument(document: LocatedDocument, actions: ActionRegistry): Playbook {
-  const fail = (code: string, path: readonly PropertyKey[], message: string, part?: 'key'): never => {
+  const fail: Fail = (code, path, message, part) => {
     throw new YamlFileError(code, document.locate(path, part), `${formatPath(path)}: ${message}`);
   };
   const file = parseWithSchema(document, PLAYBOOK_SCHEMA, 'PLAYBOOK_INVALID');
@@ -76,8 +78,6 @@ function fromDocument(document: LocatedDocument, actions: ActionRegistry): Playb
   checkGraph(playbook, file, fail);
   return playbook;
 }
-
-type Fail = (code: string, path: readonly PropertyKey[], message: string, part?: 'key') => never;
 
 function checkUniqueIds(file: PlaybookFile, fail: Fail): void {
   const seen = new Map<string, number>();
@@ -114,7 +114,7 @@ function resolveStep(step: StepFile, at: readonly PropertyKey[], following: stri
     timeoutMs: step.timeout,
     retries: { max: step.retries.max, backoffMs: step.retries.backoff, factor: step.retries.factor },
     onFailure,
-    approval: approvalPolicy(step.approval),
+    approval: step.approval,
     next: resolveNext(step, action, onFailure, at, following, scope),
   };
 }
@@ -129,16 +129,10 @@ function effectiveOnFailure(step: StepFile, at: readonly PropertyKey[], scope: S
       `the escalation step cannot use on_failure: ${step.on_failure}; if escalating fails the run ends as failed, so remove on_failure or set it to abort`,
     );
   }
-  if (step.approval !== 'none') {
+  if (step.approval !== undefined) {
     scope.fail('PLAYBOOK_ESCALATION_LOOP', [...at, 'approval'], 'the escalation step cannot wait for an approval: a denial would escalate to itself; remove the approval');
   }
   return 'abort';
-}
-
-function approvalPolicy(approval: StepFile['approval']): ApprovalPolicy | undefined {
-  if (approval === 'none') return undefined;
-  if (approval === 'required') return { count: 1, roles: [], expiresMs: 86_400_000 };
-  return { count: approval.count, roles: approval.roles, expiresMs: approval.expires };
 }
 
 /** Unlisted outcomes fall through to `default`, else to the step that follows in the list. */
@@ -177,13 +171,15 @@ function checkEscalation(playbook: Playbook, file: PlaybookFile, fail: Fail): vo
   const index = steps.findIndex((step) => step.onFailure === 'escalate' || step.approval !== undefined);
   const step = steps[index];
   if (step === undefined) return;
-  const why = step.approval !== undefined
-    ? 'waits for an approval, whose denial or expiry escalates'
-    : `escalates when it fails${file.steps[index]!.on_failure === undefined ? ' (on_failure defaults to escalate)' : ''}`;
+  const add = 'add `escalation: <step id>` to the playbook';
+  if (step.approval !== undefined) {
+    fail('PLAYBOOK_ESCALATION_MISSING', ['steps', index, 'approval'], `step "${step.id}" waits for an approval, whose denial or expiry escalates, but the playbook names no escalation step; ${add}`);
+  }
+  const defaulted = file.steps[index]!.on_failure === undefined ? ' (on_failure defaults to escalate)' : '';
   fail(
     'PLAYBOOK_ESCALATION_MISSING',
-    ['steps', index, step.approval !== undefined ? 'approval' : 'on_failure'],
-    `step "${step.id}" ${why}, but the playbook names no escalation step; add \`escalation: <step id>\` or set on_failure: continue or abort`,
+    ['steps', index, 'on_failure'],
+    `step "${step.id}" escalates when it fails${defaulted}, but the playbook names no escalation step; ${add}, or set on_failure: continue or abort`,
   );
 }
 

@@ -39,18 +39,28 @@ const stepId = z
   .regex(PLAYBOOK_ID, 'a step id: lowercase letters, digits and "-", starting with a letter, 63 at most')
   .refine((id) => !RESERVED_STEP_IDS.has(id), { message: `is reserved (${[...RESERVED_STEP_IDS].join(', ')}); choose another step id` });
 
-const approvalSchema = z.union(
-  [
-    z.enum(['none', 'required']),
-    z.strictObject({
-      count: z.number().int().min(1),
-      /** Roles from the config's approvers; empty means any approver. */
-      roles: z.array(z.string().min(1)).default([]),
-      expires: duration(1).prefault('24h'),
-    }),
-  ],
-  { error: 'expected none, required, or {count, roles, expires}' },
-);
+/** How long an approval request stays open unless the playbook says otherwise. */
+const APPROVAL_EXPIRES = '24h';
+
+const approvalSchema = z
+  .union(
+    [
+      z.enum(['none', 'required']),
+      z.strictObject({
+        count: z.number().int().min(1),
+        /** Roles from the config's approvers; empty means any approver. */
+        roles: z.array(z.string().min(1)).default([]),
+        expires: duration(1).prefault(APPROVAL_EXPIRES),
+      }),
+    ],
+    { error: 'expected none, required, or {count, roles, expires}' },
+  )
+  // `required` is the smallest gate: one approver of any role, within the default expiry.
+  .transform((approval) => {
+    if (approval === 'none') return undefined;
+    const { count, roles, expires } = approval === 'required' ? { count: 1, roles: [], expires: parseDuration(APPROVAL_EXPIRES) } : approval;
+    return { count, roles, expiresMs: expires };
+  });
 
 const retriesSchema = z.strictObject({
   max: z.number().int().min(0).max(10).default(0),
@@ -71,7 +81,7 @@ export const STEP_SCHEMA = z.strictObject({
   retries: retriesSchema.prefault({}),
   /** Left undefined when omitted: the escalation step treats a missing value differently. */
   on_failure: z.enum(ON_FAILURE).optional(),
-  approval: approvalSchema.default('none'),
+  approval: approvalSchema.prefault('none'),
   next: nextSchema.optional(),
 });
 
