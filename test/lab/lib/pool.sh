@@ -4,7 +4,8 @@ start_pool() {
   local ready=$LAB_DIR/run/pool.ready deadline
   rm -f "$ready"
   : >"$LAB_DIR/pool.log"
-  setsid ip netns exec "$(pool_netns)" "$MACHINE_PYTHON" "$LAB_HOME/pool.py" --log "$LAB_DIR/pool.log" --ready "$ready" \
+  # nsenter --net, not ip netns exec: a new mount namespace would pin copies of every lab's overlays.
+  setsid nsenter --net="/run/netns/$(pool_netns)" "$MACHINE_PYTHON" "$LAB_HOME/pool.py" --log "$LAB_DIR/pool.log" --ready "$ready" \
     "${POOL_PORTS[@]}" </dev/null >"$LAB_DIR/logs/pool.py.log" 2>&1 &
   disown
   deadline=$(($(now_ms) + 10000))
