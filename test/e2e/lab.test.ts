@@ -155,6 +155,20 @@ describe('lab hosts', () => {
   });
 });
 
+describe('lab network', () => {
+  it('routes the outsider and the pool to the hosts through the machine, and the hosts nowhere outside the lab', async () => {
+    for (const [netns, target] of [[lab.outsider.netns, host(0).address], [lab.pool.netns, host(1).address]] as const) {
+      const banner = await execa('nsenter', [`--net=/run/netns/${netns}`, 'bash', '-c', `exec 3<>/dev/tcp/${target}/22; head -c 8 <&3`]);
+      expect(banner.stdout).toBe('SSH-2.0-');
+    }
+    // No route: a lab host cannot send a packet beyond 198.18.0.0/15 (the address is TEST-NET-3, never contacted).
+    const beyond = await lab.exec(host(0).name, ['ip', 'route', 'get', '203.0.113.1']);
+    expect(beyond.exitCode).not.toBe(0);
+    expect(beyond.stderr).toContain('Network is unreachable');
+    expect(await inHost(host(0).name, ['ip', 'route', 'get', lab.outsider.address])).toContain(`via ${host(0).managementAddress}`);
+  });
+});
+
 describe('infection', () => {
   const cases: Array<{ index: number; unit: MinerUnit; dir: string; staging: boolean; immutable: boolean }> = [
     { index: 0, unit: 'c3pool_miner.service', dir: '/root/c3pool', staging: true, immutable: true },
@@ -240,6 +254,23 @@ describe('teardown', () => {
     } finally {
       await execa(LAB_SCRIPT, ['down', '--dir', dir, '--lab', String(HALF_BOOTED_LAB_ID)], { reject: false, stdin: 'ignore' });
       await rm(dir, { recursive: true, force: true });
+    }
+  }, 180_000);
+
+  it('tears a lab down when the process that started it exits without calling down()', async () => {
+    const scratch = await mkdtemp(join(tmpdir(), 'soar-lab-exit-'));
+    try {
+      const script = join(scratch, 'forgetful.ts');
+      const labModule = join(import.meta.dirname, '../lab/lab.ts');
+      await writeFile(script, `import { startLab } from ${JSON.stringify(labModule)};\n` +
+        `const lab = await startLab({ hosts: 1, lab: ${HALF_BOOTED_LAB_ID} });\n` +
+        `console.log(lab.hosts[0].name);\nprocess.exit(0);\n`);
+      const repo = join(import.meta.dirname, '../..');
+      const run = await execa(join(repo, 'node_modules/.bin/vite-node'), [script], { cwd: repo, stdin: 'ignore' });
+      expect(run.stdout.trim()).toBe(`lab${HALF_BOOTED_LAB_ID}-h1`);
+      expect(await labResidue(HALF_BOOTED_LAB_ID)).toEqual(NO_RESIDUE);
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
     }
   }, 180_000);
 

@@ -1,8 +1,9 @@
+import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { execa, ExecaError } from 'execa';
+import { execa, execaSync, ExecaError } from 'execa';
 import { z } from 'zod';
 import { SoarError } from '../../src/errors.js';
 
@@ -78,13 +79,21 @@ export async function startLab(options: { hosts: number; lab?: number; dir?: str
   const ownDir = options.dir === undefined;
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), `soar-lab${lab}-`)));
 
+  const downArgs = ['down', '--dir', dir, '--lab', String(lab)];
+  // A script that throws or exits before down() still leaves no hosts running behind it.
+  const downOnExit = (): void => {
+    execaSync(LAB_SCRIPT, downArgs, { stdio: 'ignore', reject: false });
+    if (ownDir) rmSync(dir, { recursive: true, force: true });
+  };
   const down = async (): Promise<void> => {
-    await runLabScript(['down', '--dir', dir, '--lab', String(lab)], `tearing down lab ${lab}`);
+    process.off('exit', downOnExit);
+    await runLabScript(downArgs, `tearing down lab ${lab}`);
     if (ownDir) await rm(dir, { recursive: true, force: true });
   };
 
   try {
     await runLabScript(['up', '--dir', dir, '--hosts', String(options.hosts), '--lab', String(lab)], `booting lab ${lab}`);
+    process.once('exit', downOnExit);
     const file = labFile.parse(JSON.parse(await readFile(join(dir, 'lab.json'), 'utf8')));
     return {
       dir,
