@@ -1,7 +1,9 @@
 import { z } from 'zod';
-import { hostScript } from './script.js';
-import type { ActionDefinition, PlanContext } from './action.js';
 import { parseDuration } from '../config/config.js';
+import type { ActionDefinition, PlanContext } from './action.js';
+import { StepFailedError } from './failure.js';
+import type { Records } from './records.js';
+import { hostScript } from './script.js';
 
 const params = z.strictObject({
   /** Overrides the config's isolation.revert_after for this step. */
@@ -38,6 +40,7 @@ export const isolate: ActionDefinition<z.infer<typeof params>> = {
       {
         purpose: 'prove management access over a new SSH connection (else the timer restores access)',
         where: 'host',
+        fresh: true,
         command: { argv: ['true'], timeoutMs: context.timeoutMs },
       },
       {
@@ -47,4 +50,22 @@ export const isolate: ActionDefinition<z.infer<typeof params>> = {
       },
     ];
   },
+  interpret(_params, [apply, , confirm]) {
+    if (!apply?.records.has('applied') || !confirm?.records.has('confirmed')) {
+      throw new StepFailedError('isolation was not confirmed; the revert timer restores access', { retryable: true });
+    }
+    return {
+      outcome: 'isolated',
+      summary: `isolated; management SSH from ${apply.records.get('management') || 'the configured addresses'} proven over a new connection`,
+      // The table is replaced atomically every time: an isolated host stays isolated, nothing else changes.
+      changed: true,
+      evidence: { management: apply.records.get('management'), ruleset: apply.records.get('ruleset'), revertTimer: apply.records.get('revert_timer') },
+    };
+  },
+  verify(_params, { runId, timeoutMs }) {
+    return { command: hostScript('isolate-verify', [runId], timeoutMs), holds: isolated };
+  },
 };
+
+/** The table is in place and no revert timer will remove it. */
+const isolated = (records: Records): boolean => records.get('table') === 'present' && records.get('revert_timer') === 'disarmed';

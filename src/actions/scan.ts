@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { ActionDefinition } from './action.js';
-import { MINER_PROCESS_NAMES, RULE_UNIT_NAMES } from './indicators.js';
+import { StepFailedError } from './failure.js';
+import { connectionsFrom } from './host-facts.js';
+import { isPoolPort, MINER_PROCESS_NAMES, RULE_UNIT_NAMES } from './indicators.js';
+import type { Records } from './records.js';
 import { hostScript } from './script.js';
 
 const params = z.strictObject({
@@ -10,6 +13,49 @@ const params = z.strictObject({
 });
 
 const yaraRules = (): string => readFileSync(new URL('./remote/miners.yar', import.meta.url), 'utf8');
+
+export type Severity = 'info' | 'low' | 'medium' | 'high';
+
+export interface Finding {
+  kind: string;
+  path: string;
+  evidence: string;
+  severity: Severity;
+}
+
+const SEVERITY: Record<string, Severity> = {
+  rule_unit: 'high',
+  exec_in_writable_dir: 'high',
+  cron: 'high',
+  ld_preload: 'high',
+  miner_process: 'high',
+  yara: 'high',
+  pool_connection: 'high',
+  login_script: 'medium',
+  authorized_keys_changed: 'medium',
+  suspicious_process: 'medium',
+  hugepages: 'low',
+};
+
+/** Findings are written as three records each (finding, path, detail): see scan.sh. */
+function findingsFrom(records: Records): Finding[] {
+  const findings: Finding[] = [];
+  const { entries } = records;
+  entries.forEach(([key, kind], index) => {
+    if (key !== 'finding') return;
+    const path = entries[index + 1]?.[0] === 'path' ? entries[index + 1]![1] : '';
+    const detail = entries[index + 2]?.[0] === 'detail' ? entries[index + 2]![1] : '';
+    // A rule-named unit that a package owns is the real agent (aliyun.service), not a finding to act on.
+    const severity = kind === 'rule_unit' && detail !== '' ? 'info' : (SEVERITY[kind] ?? 'medium');
+    findings.push({ kind, path, evidence: kind === 'rule_unit' && detail ? `owned by package ${detail}` : detail, severity });
+  });
+  for (const connection of connectionsFrom(records)) {
+    if (!isPoolPort(connection.peerPort)) continue;
+    const who = connection.processes.map((process) => `${process.name}[${process.pid}]`).join(', ');
+    findings.push({ kind: 'pool_connection', path: connection.peer, evidence: `${who || 'unknown process'} ${connection.local} → ${connection.peer}`, severity: 'high' });
+  }
+  return findings;
+}
 
 export const scan: ActionDefinition<z.infer<typeof params>> = {
   name: 'scan',
@@ -27,5 +73,18 @@ export const scan: ActionDefinition<z.infer<typeof params>> = {
         command: stepParams.yara ? { ...command, stdin: yaraRules() } : command,
       },
     ];
+  },
+  interpret(_params, [run]) {
+    const records = run!.records;
+    if (!records.complete) throw new StepFailedError('scan output ended early', { retryable: true });
+    const findings = findingsFrom(records);
+    const actionable = findings.filter((finding) => finding.severity === 'high' || finding.severity === 'medium');
+    const isolation = records.get('isolation');
+    return {
+      outcome: actionable.length > 0 ? 'findings' : 'clean',
+      summary: `${actionable.length} finding(s) to act on${findings.length > actionable.length ? `, ${findings.length - actionable.length} informational` : ''}; isolation ${isolation}; yara ${records.get('yara')}`,
+      changed: false,
+      evidence: { findings, isolation, yara: records.get('yara') },
+    };
   },
 };

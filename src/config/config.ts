@@ -53,11 +53,12 @@ const allowOut = z.strictObject({
   description: z.string().optional(),
 });
 
+/** Name, binary path and hash must all match: an attacker can copy a name, not a hash. */
 const allowlistEntry = z.strictObject({
   unit: z.string().regex(SYSTEMD_UNIT_NAME, 'a systemd unit name'),
   /** The unit's ExecStart binary, as an absolute path. */
-  binary: z.string().refine(isNormalAbsolutePath, 'an absolute, normalised path').optional(),
-  sha256: z.string().regex(SHA256_HEX, '64 lowercase hex digits').optional(),
+  binary: z.string().refine(isNormalAbsolutePath, 'an absolute, normalised path'),
+  sha256: z.string().regex(SHA256_HEX, '64 lowercase hex digits'),
   reason: z.string().min(1),
 });
 

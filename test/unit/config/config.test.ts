@@ -29,7 +29,7 @@ isolation:
     - { address: 198.18.200.10, port: 9200, description: SIEM }
   revert_after: 90s
 allowlist:
-  - { unit: aliyun.service, binary: /usr/local/share/aliyun-assist/2.5.3/aliyun-service, reason: Alibaba Cloud agent }
+  - { unit: aliyun.service, binary: /usr/local/share/aliyun-assist/2.5.3/aliyun-service, sha256: abababababababababababababababababababababababababababababababab, reason: Alibaba Cloud agent }
 escalation:
   webhook: { url: "http://127.0.0.1:9999/hook", headers: { Authorization: { env: SOAR_TEST_TOKEN } } }
 approvers:

@@ -1,9 +1,12 @@
 import { z } from 'zod';
 import type { ActionDefinition } from '../../../src/actions/action.js';
 
-/** A small action registry for playbook tests: real zod params and outcomes, planners unused. */
+/** A small action registry for playbook tests: real zod params and outcomes, never run. */
 function action(name: string, params: z.ZodType, outcomes: [string, ...string[]], destructive = false): ActionDefinition {
-  return { name, summary: `${name} (test action)`, destructive, params, outcomes, plan: () => [] };
+  const neverRun = (): never => {
+    throw new Error('playbook test actions are never run');
+  };
+  return { name, summary: `${name} (test action)`, destructive, params, outcomes, plan: () => [], interpret: neverRun };
 }
 
 export const TEST_ACTIONS: ReadonlyMap<string, ActionDefinition> = new Map(

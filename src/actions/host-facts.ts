@@ -1,0 +1,97 @@
+import type { Records } from './records.js';
+
+/** A process as the prelude's process_facts describes it. */
+export interface ProcessFacts {
+  pid: number;
+  ppid: number | undefined;
+  user: string | undefined;
+  cpuPercent: number | undefined;
+  elapsedSeconds: number | undefined;
+  comm: string | undefined;
+  exe: string;
+  cwd: string;
+  cmdline: string;
+  sha256: string | undefined;
+}
+
+/** An established TCP connection as `ss -Htnp` prints it. */
+export interface ConnectionFacts {
+  local: string;
+  peer: string;
+  peerAddress: string;
+  peerPort: number;
+  /** PIDs and names of the processes holding the socket. */
+  processes: Array<{ pid: number; name: string }>;
+  line: string;
+}
+
+export function processesFrom(records: Records): ProcessFacts[] {
+  return records.all('proc').map((pidText) => {
+    const facts = records.under(`proc.${pidText}.`);
+    const [ppid, user, pcpu, etimes, ...comm] = (facts.stat ?? '').trim().split(/\s+/);
+    return {
+      pid: Number(pidText),
+      ppid: ppid === undefined || ppid === '' ? undefined : Number(ppid),
+      user,
+      cpuPercent: pcpu === undefined ? undefined : Number(pcpu),
+      elapsedSeconds: etimes === undefined ? undefined : Number(etimes),
+      comm: comm.length > 0 ? comm.join(' ') : undefined,
+      exe: facts.exe ?? '',
+      cwd: facts.cwd ?? '',
+      cmdline: (facts.cmdline ?? '').trimEnd(),
+      sha256: facts.sha256 || undefined,
+    };
+  });
+}
+
+/** Splits `addr:port` (IPv6 in brackets or bare, as ss prints it). */
+function splitEndpoint(endpoint: string): { address: string; port: number } {
+  const colon = endpoint.lastIndexOf(':');
+  return { address: endpoint.slice(0, colon).replace(/^\[|\]$/g, ''), port: Number(endpoint.slice(colon + 1)) };
+}
+
+export function connectionsFrom(records: Records): ConnectionFacts[] {
+  return records.all('conn').flatMap((line) => {
+    // Recv-Q Send-Q Local Peer [Process]
+    const [, , local, peer, ...rest] = line.trim().split(/\s+/);
+    if (local === undefined || peer === undefined) return [];
+    const { address, port } = splitEndpoint(peer);
+    const processes = [...rest.join(' ').matchAll(/\("((?:[^"\\]|\\.)*)",pid=(\d+),fd=\d+\)/g)].map((match) => ({
+      name: match[1]!,
+      pid: Number(match[2]),
+    }));
+    return [{ local, peer, peerAddress: address, peerPort: port, processes, line }];
+  });
+}
+
+/** A file as the prelude's file_facts describes it under a label (fragment, hint, binary, wants…). */
+export interface FileFacts {
+  path: string;
+  exists: boolean;
+  linkTarget: string | undefined;
+  sha256: string | undefined;
+  package: string | undefined;
+  packageModified: boolean;
+  immutable: boolean;
+}
+
+/** Every file recorded under a label, in order (a label may repeat, e.g. several wants links). */
+export function filesFrom(records: Records, label: string): FileFacts[] {
+  const files: FileFacts[] = [];
+  for (const [key, value] of records.entries) {
+    if (key === `${label}.path`) {
+      files.push({ path: value, exists: true, linkTarget: undefined, sha256: undefined, package: undefined, packageModified: false, immutable: false });
+      continue;
+    }
+    const current = files.at(-1);
+    if (!current || !key.startsWith(`${label}.`)) continue;
+    const field = key.slice(label.length + 1);
+    if (field === 'missing') current.exists = false;
+    else if (field === 'link') current.linkTarget = value;
+    else if (field === 'sha256') current.sha256 = value || undefined;
+    else if (field === 'package') current.package = value;
+    else if (field === 'package_modified') current.packageModified = true;
+    else if (field === 'attrs') current.immutable = /[ia]/.test(value.replace(/-/g, ''));
+  }
+  return files;
+}
