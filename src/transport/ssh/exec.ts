@@ -7,6 +7,8 @@ import type { RemoteInvocation } from './remote-command.js';
 export interface ExecOptions {
   endpoint: Endpoint;
   capBytes: number;
+  /** Whether the connection has closed (its owner watches it, so no listener per command). */
+  linkClosed: () => boolean;
 }
 
 /** What `timeout` leaves when it had to stop the program: status 124, or death by SIGKILL after -k. */
@@ -24,11 +26,6 @@ export function execOnConnection(client: Client, invocation: RemoteInvocation, s
   const stdout = new CappedOutput(options.capBytes);
   const stderr = new CappedOutput(options.capBytes);
   const startedAt = new Date();
-  let linkClosed = false;
-  const onLinkClosed = (): void => {
-    linkClosed = true;
-  };
-  client.once('close', onLinkClosed);
 
   return new Promise<ExecResult>((resolve, reject) => {
     let settled = false;
@@ -38,7 +35,6 @@ export function execOnConnection(client: Client, invocation: RemoteInvocation, s
     const cleanup = (): void => {
       settled = true;
       clearTimeout(deadline);
-      client.removeListener('close', onLinkClosed);
     };
     const finish = (deadlinePassed: boolean): void => {
       if (settled) return;
@@ -96,6 +92,7 @@ export function execOnConnection(client: Client, invocation: RemoteInvocation, s
 
     function onExecError(error: Error): void {
       // ssh2 names the stage that failed: opening the channel (nothing sent) or the exec request.
+      const linkClosed = options.linkClosed();
       if (error.message !== 'Unable to exec') {
         neverSent(linkClosed ? new ConnectionLostError(endpoint, error) : new ChannelOpenFailedError(endpoint, error.message, error));
       } else if (linkClosed) {

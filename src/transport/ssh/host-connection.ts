@@ -1,7 +1,8 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Client } from 'ssh2';
 import type { Command } from '../../command/command.js';
-import { ConnectionLostError, type Endpoint } from '../errors.js';
+import { ChannelOpenFailedError, ConnectionLostError, type Endpoint } from '../errors.js';
 import type { ExecResult, Transport } from '../transport.js';
 import { ChannelSlots } from './channels.js';
 import { execOnConnection } from './exec.js';
@@ -15,6 +16,13 @@ export interface HostConnectionOptions {
   open: () => Promise<Client>;
   logger: Logger;
 }
+
+/**
+ * sshd frees a finished session only a moment after its channel closes, so an open sent right then
+ * is refused: nothing ran, so it is retried after these pauses. Far shorter than any command, so a
+ * max_sessions above sshd's MaxSessions still fails loudly.
+ */
+const OPEN_RETRY_DELAYS_MS = [10, 40, 100];
 
 /**
  * The transport for one host: one SSH connection, opened on first use and reused by every step,
@@ -53,20 +61,38 @@ export class HostConnection implements Transport {
 
   exec(command: Command): Promise<ExecResult> {
     const invocation = remoteInvocation(command, this.#options.endpoint.user);
-    const options = { endpoint: this.#options.endpoint, capBytes: this.#options.capBytes };
+    const run = (client: Client): Promise<ExecResult> =>
+      execOnConnection(client, invocation, command.stdin, {
+        endpoint: this.#options.endpoint,
+        capBytes: this.#options.capBytes,
+        linkClosed: () => this.#closed.has(client),
+      });
     return this.#slots.run(async () => {
-      const attempt = this.connection();
-      try {
-        return await execOnConnection(await attempt, invocation, command.stdin, options);
-      } catch (error) {
-        // Nothing reached the host: the reused link had died unnoticed, so one fresh link may try again.
-        if (!(error instanceof ConnectionLostError)) throw error;
-        this.#forget(attempt);
-        (await attempt).end();
-        this.#options.logger.info('connection was gone before the command was sent; reconnecting once');
-        return execOnConnection(await this.connection(), invocation, command.stdin, options);
+      for (const delayMs of OPEN_RETRY_DELAYS_MS) {
+        try {
+          return await this.#onLiveConnection(run);
+        } catch (error) {
+          if (!(error instanceof ChannelOpenFailedError)) throw error;
+          this.#options.logger.debug({ delayMs }, 'sshd refused a channel; retrying');
+          await sleep(delayMs);
+        }
       }
+      return this.#onLiveConnection(run);
     });
+  }
+
+  async #onLiveConnection(run: (client: Client) => Promise<ExecResult>): Promise<ExecResult> {
+    const attempt = this.connection();
+    try {
+      return await run(await attempt);
+    } catch (error) {
+      // Nothing reached the host: the reused link had died unnoticed, so one fresh link may try again.
+      if (!(error instanceof ConnectionLostError)) throw error;
+      this.#forget(attempt);
+      (await attempt).end();
+      this.#options.logger.info('connection was gone before the command was sent; reconnecting once');
+      return run(await this.connection());
+    }
   }
 
   async close(): Promise<void> {
