@@ -32,6 +32,15 @@ set_lab_dir() {
   [[ $LAB_DIR != / ]] || die "--dir must not be /"
 }
 
+# up writes into DIR and down deletes from it: only into a new or empty directory, or one a lab made.
+claim_lab_dir() {
+  if [[ -d $LAB_DIR && ! -e $LAB_DIR/.soar-lab && -n $(ls -A "$LAB_DIR") ]]; then
+    die "$LAB_DIR is neither empty nor a lab directory: choose a new or empty directory"
+  fi
+  mkdir -p "$LAB_DIR"
+  touch "$LAB_DIR/.soar-lab"
+}
+
 set_lab_id() {
   is_uint "$1" && (($1 <= LAB_MAX_ID)) || die "--lab must be 0..$LAB_MAX_ID, not \"$1\""
   LAB_ID=$1
@@ -66,6 +75,7 @@ cmd_up() {
   ((EUID == 0)) || die "the lab needs root (namespaces, mounts, nspawn)"
   started=$(now_ms)
 
+  claim_lab_dir
   ensure_packages "${MACHINE_PACKAGES[@]}"
   teardown
   # A failed or interrupted `up` leaves nothing behind (SOAR_LAB_KEEP=1 keeps it for a post-mortem).
@@ -105,12 +115,12 @@ cmd_up() {
   log "up: $hosts hosts in $(since "$started") (cache ${took[cache]}ms, network ${took[network]}ms, overlays and keys ${took[hosts]}ms, boot until sshd answers ${took[boot]}ms)"
 }
 
-# Everything of lab LAB_ID, found by name; LAB_DIR's runtime parts if LAB_DIR is set. Idempotent.
+# Everything of lab LAB_ID, found by name; LAB_DIR's runtime parts if it is a lab directory. Idempotent.
 teardown() {
   stop_hosts
   unmount_hosts
   network_down
-  [[ -n ${LAB_DIR-} && -d $LAB_DIR ]] || return 0
+  [[ -n ${LAB_DIR-} && -f $LAB_DIR/.soar-lab ]] || return 0
   if [[ -d $LAB_DIR/hosts ]] && findmnt -rn -o TARGET | grep -qF "$LAB_DIR/hosts/"; then
     log "something is still mounted under $LAB_DIR/hosts: leaving it in place"
     return 1
