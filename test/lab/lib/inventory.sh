@@ -45,7 +45,7 @@ write_lab_json() {
     done
     echo
     echo "  ],"
-    echo "  \"pool\": {\"netns\": \"$(pool_netns)\", \"address\": \"$(pool_address)\", \"ports\": [$(IFS=,; echo "${POOL_PORTS[*]}" | sed 's/,/, /g')], \"logPath\": \"$LAB_DIR/pool.log\"},"
+    echo "  \"pool\": {\"netns\": \"$(pool_netns)\", \"address\": \"$(pool_address)\", \"ports\": [$(IFS=,; echo "${POOL_PORTS[*]}")], \"logPath\": \"$LAB_DIR/pool.log\"},"
     echo "  \"outsider\": {\"netns\": \"$(outsider_netns)\", \"address\": \"$(outsider_address)\"},"
     echo "  \"timingsMs\": $timings"
     echo "}"
