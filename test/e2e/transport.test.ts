@@ -201,6 +201,38 @@ describe('reaching hosts', () => {
     expect((await after()).match(/Accepted publickey for root/g)).toHaveLength(2);
   });
 
+  it('authenticates with the keys of a real ssh-agent when no identity file is named', async () => {
+    const socket = join(scratch, 'agent.sock');
+    const agent = execa('ssh-agent', ['-D', '-a', socket]);
+    const saved = process.env.SSH_AUTH_SOCK;
+    try {
+      await expect.poll(() => execa('ssh-add', ['-l'], { env: { SSH_AUTH_SOCK: socket }, reject: false }).then((r) => r.exitCode), { timeout: 5000 }).toBe(1);
+      await execa('ssh-add', [lab.identityFile], { env: { SSH_AUTH_SOCK: socket } });
+      process.env.SSH_AUTH_SOCK = socket;
+      const viaAgent = fleet({ hosts: { [web]: { identity_file: undefined } } });
+      expect(await viaAgent.transport(web).exec({ argv: ['id', '-un'], timeoutMs: 5000 })).toMatchObject({ exitCode: 0, stdout: 'root\n' });
+    } finally {
+      if (saved === undefined) delete process.env.SSH_AUTH_SOCK;
+      else process.env.SSH_AUTH_SOCK = saved;
+      agent.kill();
+      await agent.catch(() => undefined);
+    }
+  });
+
+  it('authenticates with an encrypted identity file and its passphrase from the environment', async () => {
+    const key = join(scratch, 'id_encrypted');
+    await execa('ssh-keygen', ['-q', '-t', 'ed25519', '-N', 'soar test passphrase', '-f', key]);
+    const publicKey = await readFile(`${key}.pub`, 'utf8');
+    await inHost(web, ['sh', '-c', 'printf %s "$1" >> /root/.ssh/authorized_keys', 'sh', publicKey]);
+    process.env.SOAR_E2E_PASSPHRASE = 'soar test passphrase';
+    try {
+      const encrypted = fleet({ hosts: { [web]: { identity_file: key, passphrase: { env: 'SOAR_E2E_PASSPHRASE' } } } });
+      await expect(encrypted.probe(web)).resolves.toBeUndefined();
+    } finally {
+      delete process.env.SOAR_E2E_PASSPHRASE;
+    }
+  });
+
   it('refuses a wrong user: AUTH_FAILED, nothing run', async () => {
     for (const user of ['analyst', 'nosuchuser']) {
       const error = await fleet({ hosts: { [web]: { user } } }).probe(web).catch((caught: unknown) => caught);

@@ -11,9 +11,14 @@ export interface ExecOptions {
   linkClosed: () => boolean;
 }
 
+interface Exit {
+  exitCode: number | null;
+  signal: string | null;
+}
+
 /** What `timeout` leaves when it had to stop the program: status 124, or death by SIGKILL after -k. */
-function stoppedByTimeout(exitCode: number | null, signal: string | null, elapsedMs: number, limitMs: number): boolean {
-  return elapsedMs >= limitMs && (exitCode === 124 || signal === 'SIGKILL');
+function stoppedByTimeout(exit: Exit, elapsedMs: number, limitMs: number): boolean {
+  return elapsedMs >= limitMs && (exit.exitCode === 124 || exit.signal === 'SIGKILL');
 }
 
 /**
@@ -30,7 +35,7 @@ export function execOnConnection(client: Client, invocation: RemoteInvocation, s
   return new Promise<ExecResult>((resolve, reject) => {
     let settled = false;
     let channel: ClientChannel | undefined;
-    let exit: { exitCode: number | null; signal: string | null } | undefined;
+    let exit: Exit | undefined;
 
     const cleanup = (): void => {
       settled = true;
@@ -40,7 +45,6 @@ export function execOnConnection(client: Client, invocation: RemoteInvocation, s
       if (settled) return;
       cleanup();
       const durationMs = Date.now() - startedAt.getTime();
-      const known = exit !== undefined;
       resolve({
         command: invocation.line,
         exitCode: exit?.exitCode ?? null,
@@ -50,8 +54,8 @@ export function execOnConnection(client: Client, invocation: RemoteInvocation, s
         truncated: stdout.truncated || stderr.truncated,
         startedAt: startedAt.toISOString(),
         durationMs,
-        timedOut: known ? stoppedByTimeout(exit!.exitCode, exit!.signal, durationMs, invocation.limitMs) : deadlinePassed,
-        outcomeUnknown: !known,
+        timedOut: exit ? stoppedByTimeout(exit, durationMs, invocation.limitMs) : deadlinePassed,
+        outcomeUnknown: exit === undefined,
       });
     };
     const neverSent = (error: Error): void => {

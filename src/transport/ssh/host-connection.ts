@@ -59,7 +59,7 @@ export class HostConnection implements Transport {
     if (this.#client === attempt) this.#client = undefined;
   }
 
-  exec(command: Command): Promise<ExecResult> {
+  async exec(command: Command): Promise<ExecResult> {
     const invocation = remoteInvocation(command, this.#options.endpoint.user);
     const run = (client: Client): Promise<ExecResult> =>
       execOnConnection(client, invocation, command.stdin, {
