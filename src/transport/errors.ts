@@ -14,7 +14,7 @@ export interface Endpoint {
   user: string;
 }
 
-export function describeEndpoint(endpoint: Endpoint): string {
+function describeEndpoint(endpoint: Endpoint): string {
   return `${endpoint.name} (${endpoint.user}@${endpoint.address}:${endpoint.port})`;
 }
 

@@ -19,7 +19,7 @@ import { blobKeyType, fingerprint, hostKeyAlgorithms } from './host-key.js';
 import { checkHostKey, entriesFor, type HostKeyVerdict, type KnownHosts } from './known-hosts.js';
 
 /** A dead link is noticed after about three missed keepalives, instead of hanging forever. */
-export const KEEPALIVE_INTERVAL_MS = 5_000;
+const KEEPALIVE_INTERVAL_MS = 5_000;
 const KEEPALIVE_COUNT_MAX = 3;
 
 export interface ConnectOptions {

@@ -94,12 +94,12 @@ function parseHosts(field: string): HostPatterns | string {
 }
 
 /** The name known_hosts files record a host under: `host`, or `[host]:port` off port 22. */
-export function knownHostsName(address: string, port: number): string {
+function knownHostsName(address: string, port: number): string {
   const host = address.toLowerCase();
   return port === 22 ? host : `[${host}]:${port}`;
 }
 
-export function entryMatches(entry: KnownHostsEntry, name: string): boolean {
+function entryMatches(entry: KnownHostsEntry, name: string): boolean {
   const { hosts } = entry;
   if (hosts.kind === 'hashed') {
     const digest = createHmac('sha1', hosts.salt).update(name).digest();

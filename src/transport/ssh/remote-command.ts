@@ -2,9 +2,9 @@ import type { Command } from '../../command/command.js';
 import { commandLine } from '../../command/quote.js';
 
 /** Seconds `timeout` waits after SIGTERM before it sends SIGKILL. */
-export const KILL_AFTER_SECONDS = 5;
+const KILL_AFTER_SECONDS = 5;
 /** How long past the remote kill the client still waits for an exit status before giving up. */
-export const CLIENT_GRACE_MS = 3_000;
+const CLIENT_GRACE_MS = 3_000;
 
 /** The line sent over SSH for one command, and the two clocks that bound it. */
 export interface RemoteInvocation {
