@@ -118,3 +118,10 @@ wants_entries() {
     done
   done
 }
+
+# soar's isolation table: present (as isolate applied it), altered (changed since), or absent.
+isolation_state() {
+  if ! current=$(nft list table inet soar_isolation 2>/dev/null); then echo absent
+  elif [ "$current" = "$(cat /run/soar/isolation.listing 2>/dev/null)" ]; then echo present
+  else echo altered; fi
+}
