@@ -21,7 +21,7 @@ export const escalate: ActionDefinition<z.infer<typeof params>> = {
     if (!webhook) {
       return [{ purpose: `record a ${stepParams.severity} case in the run's audit trail (no webhook configured)`, where: 'audit' }];
     }
-    return [{ purpose: `deliver a ${stepParams.severity} case to the SOC webhook (JSON, ${webhook.retries} retries)`, where: 'http', request: { method: 'POST', url: webhook.url } }];
+    return [{ purpose: `deliver a ${stepParams.severity} case to the SOC webhook (JSON)`, where: 'http', request: { method: 'POST', url: webhook.url } }];
   },
   interpret(stepParams, [delivery]) {
     if (!delivery) return { outcome: 'delivered', summary: 'case recorded in the audit trail', changed: false, evidence: {} };

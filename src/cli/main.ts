@@ -1,16 +1,18 @@
 import { createRequire } from 'node:module';
 import { AlertNotTakenError } from '../plan/plan.js';
 import { isSoarError, SoarError } from '../errors.js';
+import { YamlFileError } from '../yaml/located.js';
 import { EXIT, UsageError, type CliCommand, type Io } from './command.js';
 import { graphCommand } from './commands/graph.js';
 import { planCommand } from './commands/plan.js';
+import { runCommand } from './commands/run.js';
 import { schemaCommand } from './commands/schema.js';
 import { validateCommand } from './commands/validate.js';
 
-const COMMANDS: readonly CliCommand[] = [planCommand, validateCommand, schemaCommand, graphCommand];
+const COMMANDS: readonly CliCommand[] = [planCommand, runCommand, validateCommand, schemaCommand, graphCommand];
 
 /** Errors about the input (alert, playbook, config) rather than about soar or the world. */
-const REFUSED_CODES = new Set(['ALERT_INVALID', 'INVALID_FIELD', 'ALERT_NOT_TAKEN', 'YAML_SYNTAX', 'PLAYBOOK_INVALID', 'CONFIG_INVALID']);
+const REFUSED_CODES = new Set(['ALERT_INVALID', 'INVALID_FIELD', 'ALERT_NOT_TAKEN', 'HOST_NOT_IN_INVENTORY', 'APPROVERS_INSUFFICIENT']);
 
 function version(): string {
   return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
@@ -68,7 +70,7 @@ function reportError(error: unknown, command: CliCommand, io: Io, json: boolean)
     return EXIT.usage;
   }
   const known = isSoarError(error);
-  const status = known && REFUSED_CODES.has(error.code) ? EXIT.refused : EXIT.failed;
+  const status = known && (REFUSED_CODES.has(error.code) || error instanceof YamlFileError) ? EXIT.refused : EXIT.failed;
   if (json) {
     const body = known
       ? { error: { ...error.toJSON(), ...(error instanceof AlertNotTakenError ? { reasons: error.reasons } : {}) } }

@@ -89,7 +89,6 @@ const configSchema = z
           .strictObject({
             url: z.url({ protocol: /^https?$/ }),
             headers: z.record(z.string(), secretRef).default({}),
-            retries: z.number().int().min(0).max(10).default(3),
           })
           .optional(),
       })

@@ -1,0 +1,139 @@
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startLab, type Lab, type LabHost, type MinerUnit } from '../lab/lab.js';
+import { onHost, soar, startWebhook, tcpConnects, writeAlert, writeSoarConfig, type Webhook } from './support.js';
+
+const LAB_ID = 5;
+const TOKEN = 'test-webhook-token';
+const ENV = { SOAR_TEST_WEBHOOK_AUTH: `Bearer ${TOKEN}` };
+
+let lab: Lab;
+let webhook: Webhook;
+let config: string;
+
+beforeAll(async () => {
+  [lab, webhook] = await Promise.all([startLab({ hosts: 3, lab: LAB_ID }), startWebhook(TOKEN)]);
+  config = await writeSoarConfig(lab, webhook);
+}, 600_000);
+
+afterAll(async () => {
+  await Promise.all([lab?.down(), webhook?.close()]);
+}, 120_000);
+
+const host = (index: number): LabHost => lab.hosts[index]!;
+
+interface Report {
+  runId: string;
+  status: string;
+  outcomes: Record<string, string>;
+  escalation?: { reason: string; step: string; detail?: string };
+  results: Record<string, { outcome: string; summary: string; changed: boolean; evidence: Record<string, unknown> }>;
+}
+
+async function respond(target: LabHost, fields: Record<string, unknown>, audit = `${lab.dir}/audit-${target.name}.jsonl`) {
+  const alert = await writeAlert(lab, target.name, fields);
+  const run = await soar(['run', '--json', '--alert', alert, '--config', config, '--approve-as', 'demo-analyst', '--reason', 'e2e: miner confirmed', '--audit', audit], ENV);
+  const [report] = JSON.parse(run.stdout || '[]') as Report[];
+  return { exitCode: run.exitCode, stderr: run.stderr, report: report! };
+}
+
+const sha256 = (lab: Lab, target: LabHost, path: string) => onHost(lab, target.name, `sha256sum ${path} | cut -d' ' -f1`).then((out) => out.trim());
+
+/** Every miner process on the host, found by the kernel's view of their executables. */
+const minerPids = (target: LabHost, dir: string) =>
+  onHost(lab, target.name, `for p in /proc/[0-9]*; do [ "$(readlink $p/exe)" = /root/${dir}/xmrig ] && echo \${p#/proc/}; done; true`).then((out) => out.trim());
+
+describe.each([
+  { index: 0, unit: 'c3pool_miner.service' as MinerUnit, dir: 'c3pool', path: '/tmp/c3pool_miner.service', staging: true },
+  { index: 1, unit: 'moneroocean_miner.service' as MinerUnit, dir: 'moneroocean', path: '/etc/systemd/system/moneroocean_miner.service', staging: false },
+])('a full run on a host infected with $unit (alert path $path)', ({ index, unit, dir, path, staging }) => {
+  let before: { unit: string; binary: string; startedAt: number };
+  let run: Awaited<ReturnType<typeof respond>>;
+
+  beforeAll(async () => {
+    const target = host(index);
+    await lab.infect(target.name, unit, { staging });
+    before = { unit: await sha256(lab, target, `/etc/systemd/system/${unit}`), binary: await sha256(lab, target, `/root/${dir}/xmrig`), startedAt: Date.now() };
+    expect(await minerPids(target, dir)).not.toBe('');
+    run = await respond(target, { 'file.name': unit, 'file.path': path });
+  }, 120_000);
+
+  it('completes every step, contained, with exit 0', () => {
+    expect(run.stderr).toContain('finished: done');
+    expect(run.exitCode).toBe(0);
+    expect(run.report.escalation).toBeUndefined();
+    expect(run.report.outcomes).toEqual({ triage: 'malicious', isolate: 'isolated', kill: 'killed', remove: 'quarantined', scan: expect.any(String), escalate: 'delivered' });
+  });
+
+  it('leaves the unit unloadable and its file and binary in quarantine with matching hashes', async () => {
+    const target = host(index);
+    expect(await onHost(lab, target.name, `systemctl show -p LoadState --value ${unit}`)).toBe('not-found\n');
+    const quarantine = `/var/lib/soar/quarantine/${run.report.runId}`;
+    expect(await sha256(lab, target, `${quarantine}/files/etc/systemd/system/${unit}`)).toBe(before.unit);
+    expect(await sha256(lab, target, `${quarantine}/files/root/${dir}/xmrig`)).toBe(before.binary);
+    expect(await onHost(lab, target.name, `grep -c xmrig ${quarantine}/MANIFEST.sha256`)).not.toBe('0\n');
+    if (staging) expect(await onHost(lab, target.name, `test -f ${quarantine}/files${path} && echo kept`)).toBe('kept\n');
+  });
+
+  it('leaves no miner process, and the pool saw the connection die', async () => {
+    expect(await minerPids(host(index), dir)).toBe('');
+    const events = await lab.poolEvents();
+    const mine = events.filter((event) => event.peer.startsWith(`${host(index).address}:`) && event.t >= before.startedAt);
+    expect(mine.map((event) => event.event)).toContain('close');
+  });
+
+  it('refuses new connections from a third party while SSH from the management address works', async () => {
+    const target = host(index);
+    expect(await tcpConnects(lab.outsider.netns, target.address, 22)).toBe(false);
+    const viaSsh = await execa('ssh', ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-i', lab.identityFile, `root@${target.address}`, 'echo reached'], { reject: false });
+    expect(viaSsh.stdout).toBe('reached');
+    expect(await onHost(lab, target.name, 'nft list table inet soar_isolation >/dev/null && echo isolated')).toBe('isolated\n');
+  });
+
+  it('scan reports no remaining miner, and the webhook received exactly one escalation', () => {
+    const findings = (run.report.results.scan!.evidence.findings as Array<{ kind: string }>).map((finding) => finding.kind);
+    expect(findings).not.toContain('miner_process');
+    expect(findings).not.toContain('pool_connection');
+    const cases = webhook.cases.filter((soc) => soc.runId === run.report.runId);
+    expect(cases).toHaveLength(1);
+    expect(cases[0]).toMatchObject({ status: 'contained', verdict: 'malicious', target: { unit, host: { name: host(index).name } } });
+  });
+});
+
+describe('after the full runs', () => {
+  it('no miner respawned 30 s later (Restart=always was defeated)', async () => {
+    await new Promise((resolve) => setTimeout(resolve, 30_000));
+    expect(await minerPids(host(0), 'c3pool')).toBe('');
+    expect(await minerPids(host(1), 'moneroocean')).toBe('');
+  }, 60_000);
+
+  it('running the playbook again on the same host changes nothing and says so', async () => {
+    const target = host(0);
+    // What any step could change: the firewall, units, the quarantine, the installer's files.
+    const snapshot = 'nft list ruleset; systemctl list-unit-files --no-legend; find /etc/systemd /var/lib/soar /root /tmp -xdev | sort; find /var/lib/soar -type f -exec sha256sum {} +';
+    const hostBefore = await onHost(lab, target.name, snapshot);
+    const again = await respond(target, { 'file.name': 'c3pool_miner.service' }, `${lab.dir}/audit-again.jsonl`);
+    expect(again.exitCode).toBe(0);
+    expect(again.report.outcomes.triage).toBe('not_found');
+    expect(Object.values(again.report.results).map((result) => result.changed)).not.toContain(true);
+    expect(again.stderr).toContain('(nothing changed)');
+    expect(await onHost(lab, target.name, snapshot)).toBe(hostBefore);
+  });
+});
+
+describe('a host that refuses the connection', () => {
+  it('ends the run escalated, with the reason', async () => {
+    const target = host(2);
+    await lab.infect(target.name, 'c3pool_miner.service');
+    await onHost(lab, target.name, 'systemctl stop ssh.socket ssh.service 2>/dev/null; systemctl stop ssh; true');
+    const run = await respond(target, {});
+    expect(run.exitCode).toBe(1);
+    expect(run.report.escalation).toMatchObject({ reason: 'step_failed', step: 'triage' });
+    expect(run.report.escalation!.detail).toMatch(/CONNECTION_REFUSED/);
+    const cases = webhook.cases.filter((soc) => soc.runId === run.report.runId);
+    expect(cases).toHaveLength(1);
+    expect(cases[0]).toMatchObject({ status: 'step_failed' });
+    // Nothing was done to the host: the miner still runs.
+    expect(await minerPids(target, 'c3pool')).not.toBe('');
+  }, 90_000);
+});
