@@ -2,7 +2,7 @@ import type { PlannedCommand } from '../actions/action.js';
 import { sha256Hex } from '../canonical-json.js';
 import type { Command } from '../command/command.js';
 import { commandLine, shellQuote } from '../command/quote.js';
-import { remoteArgv, remoteCommandLine } from '../command/remote.js';
+import { remoteInvocation } from '../command/remote.js';
 import type { Plan, PlannedStep } from './plan.js';
 
 /** A script passed as `sh -c SCRIPT name args…`, shown by name and hash instead of in full. */
@@ -21,8 +21,8 @@ function scriptOf(command: Command): ScriptRef | undefined {
 /** The exact line sent for a host command, with the script body abbreviated as <name.sh>. */
 export function displayLine(command: Command, user: string): string {
   const script = scriptOf(command);
-  if (!script) return remoteCommandLine(command, user);
-  const argv = remoteArgv(command, user);
+  const { argv, line } = remoteInvocation(command, user);
+  if (!script) return line;
   const scriptIndex = argv.length - command.argv.length + 2;
   return argv.map((arg, index) => (index === scriptIndex ? `<${script.name}.sh>` : shellQuote(arg))).join(' ');
 }
@@ -121,7 +121,7 @@ export function planToJson(plan: Plan): unknown {
     steps: plan.steps.map((step) => ({
       ...step,
       commands: step.commands.map((planned) =>
-        planned.where === 'host' ? { ...planned, line: remoteCommandLine(planned.command, user) } : planned,
+        planned.where === 'host' ? { ...planned, line: remoteInvocation(planned.command, user).line } : planned,
       ),
     })),
   };

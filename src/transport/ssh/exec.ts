@@ -2,7 +2,7 @@ import type { Client, ClientChannel } from 'ssh2';
 import { ChannelOpenFailedError, ConnectionLostError, type Endpoint } from '../errors.js';
 import { CappedOutput } from '../output.js';
 import type { ExecResult } from '../transport.js';
-import type { RemoteInvocation } from './remote-command.js';
+import type { RemoteInvocation } from '../../command/remote.js';
 
 export interface ExecOptions {
   endpoint: Endpoint;

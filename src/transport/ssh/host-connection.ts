@@ -6,7 +6,7 @@ import { ChannelOpenFailedError, ConnectionLostError, type Endpoint } from '../e
 import type { ExecResult, Transport } from '../transport.js';
 import { ChannelSlots } from './channels.js';
 import { execOnConnection } from './exec.js';
-import { remoteInvocation } from './remote-command.js';
+import { remoteInvocation } from '../../command/remote.js';
 
 export interface HostConnectionOptions {
   endpoint: Endpoint;

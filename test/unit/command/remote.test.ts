@@ -1,6 +1,6 @@
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
-import { remoteInvocation } from '../../../src/transport/ssh/remote-command.js';
+import { remoteInvocation } from '../../../src/command/remote.js';
 
 describe('remoteInvocation', () => {
   it('wraps a root command in timeout -k with whole seconds, rounded up', () => {
