@@ -22,9 +22,23 @@ function isolationArgs(context: PlanContext): string[] {
   ];
 }
 
+/** What the isolate script said it did, as evidence for the analyst. */
+function applied(records: Records) {
+  return {
+    management: records.get('management') || undefined,
+    managementSource: records.get('management_source'),
+    sshPort: Number(records.get('ssh_port')),
+    ruleset: records.get('ruleset'),
+    revertTimer: records.get('revert_timer'),
+    revertAfterSeconds: Number(records.get('revert_after')),
+    superseded: records.all('superseded'),
+    cut: records.all('cut').map((line) => line.trim().replace(/\s+/g, ' ')),
+  };
+}
+
 export const isolate: ActionDefinition<z.infer<typeof params>> = {
   name: 'isolate',
-  summary: 'Cut the host off the network (nftables, inet family) except management SSH and an allow-list; confirm over a new SSH connection or revert',
+  summary: 'Cut the host off the network (nftables, inet family) except management SSH and an allow-list, and cut its open connections; confirm over a new SSH connection or revert',
   destructive: true,
   params,
   outcomes: ['isolated'],
@@ -33,7 +47,7 @@ export const isolate: ActionDefinition<z.infer<typeof params>> = {
     const revertSeconds = String(Math.max(1, Math.ceil(revertMs / 1000)));
     return [
       {
-        purpose: `check and apply the isolation table atomically, after arming a timer that removes it in ${revertSeconds}s`,
+        purpose: `check and apply the isolation table atomically after arming a timer that removes it in ${revertSeconds}s, then cut open connections`,
         where: 'host',
         command: hostScript('isolate', [context.runId, revertSeconds, ...isolationArgs(context)], context.timeoutMs),
       },
@@ -51,21 +65,27 @@ export const isolate: ActionDefinition<z.infer<typeof params>> = {
     ];
   },
   interpret(_params, [apply, , confirm]) {
-    if (!apply?.records.has('applied') || !confirm?.records.has('confirmed')) {
-      throw new StepFailedError('isolation was not confirmed; the revert timer restores access', { retryable: true });
+    if (!apply?.records.has('applied') || !apply.records.complete) {
+      throw new StepFailedError('the isolation table was not applied; run the step again', { retryable: true });
     }
+    const evidence = applied(apply.records);
+    if (!confirm?.records.has('confirmed')) {
+      throw new StepFailedError('isolation was not confirmed; the revert timer restores access', { retryable: true, evidence });
+    }
+    const unchanged = apply.records.has('unchanged') && evidence.cut.length === 0;
+    const from = evidence.management ? evidence.management.split(' ')[0] : 'the configured management addresses';
     return {
       outcome: 'isolated',
-      summary: `isolated; management SSH from ${apply.records.get('management') || 'the configured addresses'} proven over a new connection`,
-      // The table is replaced atomically every time: an isolated host stays isolated, nothing else changes.
-      changed: true,
-      evidence: { management: apply.records.get('management'), ruleset: apply.records.get('ruleset'), revertTimer: apply.records.get('revert_timer') },
+      summary: `${unchanged ? 'already isolated' : 'isolated'}; ${evidence.cut.length} connection(s) cut; management SSH from ${from} proven over a new connection`,
+      changed: !unchanged,
+      evidence: { ...evidence, disarmed: confirm.records.all('disarmed') },
     };
   },
-  verify(_params, { runId, timeoutMs }) {
-    return { command: hostScript('isolate-verify', [runId], timeoutMs), holds: isolated };
+  verify(_params, { timeoutMs }) {
+    return { command: hostScript('isolate-verify', [], timeoutMs), holds: isolated };
   },
 };
 
-/** The table is in place and no revert timer will remove it. */
-const isolated = (records: Records): boolean => records.get('table') === 'present' && records.get('revert_timer') === 'disarmed';
+/** The table is in place as soar applied it, and no revert timer will remove it. */
+const isolated = (records: Records): boolean =>
+  records.complete && records.get('table') === 'present' && records.get('revert_timer') === 'disarmed';

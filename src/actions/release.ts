@@ -10,20 +10,24 @@ export const release: ActionDefinition<Record<string, never>> = {
   params: z.strictObject({}),
   outcomes: ['released'],
   plan(_params, { timeoutMs }) {
-    return [{ purpose: 'delete the isolation table', where: 'host', command: hostScript('release', [], timeoutMs) }];
+    return [{ purpose: 'disarm revert timers and delete the isolation table', where: 'host', command: hostScript('release', [], timeoutMs) }];
   },
   interpret(_params, [run]) {
     const records = run!.records;
-    if (!records.complete) throw new StepFailedError('release output ended early', { retryable: true });
+    if (!records.complete) throw new StepFailedError('release output ended early; run the step again', { retryable: true });
     const released = records.get('released') === '1';
+    const disarmed = records.all('disarmed');
     return {
       outcome: 'released',
       summary: released ? 'isolation removed' : 'the host was not isolated',
-      changed: released || records.has('disarmed'),
-      evidence: { disarmed: records.all('disarmed') },
+      changed: released || disarmed.length > 0,
+      evidence: { released, disarmed },
     };
   },
-  verify(_params, { runId, timeoutMs }) {
-    return { command: hostScript('isolate-verify', [runId], timeoutMs), holds: (records) => records.get('table') === 'absent' };
+  verify(_params, { timeoutMs }) {
+    return {
+      command: hostScript('isolate-verify', [], timeoutMs),
+      holds: (records) => records.complete && records.get('table') === 'absent' && records.get('revert_timer') === 'disarmed',
+    };
   },
 };

@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 import type { ActionDefinition } from './action.js';
 import { StepFailedError } from './failure.js';
-import { connectionsFrom } from './host-facts.js';
+import { connectionsFrom, type ConnectionFacts } from './host-facts.js';
 import { isPoolPort, MINER_PROCESS_NAMES, RULE_UNIT_NAMES } from './indicators.js';
-import type { Records } from './records.js';
+import { Records } from './records.js';
 import { hostScript } from './script.js';
 
 const params = z.strictObject({
@@ -31,14 +31,18 @@ const SEVERITY: Record<string, Severity> = {
   miner_process: 'high',
   yara: 'high',
   pool_connection: 'high',
+  pool_connection_attempt: 'high',
+  isolation_altered: 'high',
   login_script: 'medium',
   authorized_keys_changed: 'medium',
   suspicious_process: 'medium',
+  // The inode changed after the alert but the content's mtime is older: a chmod, or a backdated file.
+  authorized_keys_touched: 'low',
   hugepages: 'low',
 };
 
-/** Findings are written as three records each (finding, path, detail): see scan.sh. */
-function findingsFrom(records: Records): Finding[] {
+/** Findings written by scan.sh, three records each (finding, path, detail). */
+function scriptFindings(records: Records): Finding[] {
   const findings: Finding[] = [];
   const { entries } = records;
   entries.forEach(([key, kind], index) => {
@@ -46,20 +50,42 @@ function findingsFrom(records: Records): Finding[] {
     const path = entries[index + 1]?.[0] === 'path' ? entries[index + 1]![1] : '';
     const detail = entries[index + 2]?.[0] === 'detail' ? entries[index + 2]![1] : '';
     // A rule-named unit that a package owns is the real agent (aliyun.service), not a finding to act on.
-    const severity = kind === 'rule_unit' && detail !== '' ? 'info' : (SEVERITY[kind] ?? 'medium');
-    findings.push({ kind, path, evidence: kind === 'rule_unit' && detail ? `owned by package ${detail}` : detail, severity });
+    if (kind === 'rule_unit' && detail !== '') {
+      findings.push({ kind, path, evidence: `owned by package ${detail}`, severity: 'info' });
+      return;
+    }
+    findings.push({ kind, path, evidence: detail, severity: SEVERITY[kind] ?? 'medium' });
   });
-  for (const connection of connectionsFrom(records)) {
-    if (!isPoolPort(connection.peerPort)) continue;
-    const who = connection.processes.map((process) => `${process.name}[${process.pid}]`).join(', ');
-    findings.push({ kind: 'pool_connection', path: connection.peer, evidence: `${who || 'unknown process'} ${connection.local} → ${connection.peer}`, severity: 'high' });
-  }
   return findings;
+}
+
+const MINER_NAMES: ReadonlySet<string> = new Set(MINER_PROCESS_NAMES);
+
+/** Port 80 is a pool port (C3Pool) and the web's: there it takes a miner-named process to count. */
+function toPool(connection: ConnectionFacts): boolean {
+  if (!isPoolPort(connection.peerPort)) return false;
+  return connection.peerPort !== 80 || connection.processes.some((process) => MINER_NAMES.has(process.name));
+}
+
+/** Connections still in SYN-SENT (`attempt` records, same columns as `conn`), read as host-facts reads `conn`. */
+function attemptsFrom(records: Records): ConnectionFacts[] {
+  return connectionsFrom(new Records(records.all('attempt').map((line) => `conn=${line}\0`).join('')));
+}
+
+function poolFindings(records: Records): Finding[] {
+  const finding = (kind: string, connection: ConnectionFacts): Finding => {
+    const who = connection.processes.map((process) => `${process.name}[${process.pid}]`).join(', ') || 'unknown process';
+    return { kind, path: connection.peer, evidence: `${who} ${connection.local} → ${connection.peer}`, severity: SEVERITY[kind]! };
+  };
+  return [
+    ...connectionsFrom(records).filter(toPool).map((connection) => finding('pool_connection', connection)),
+    ...attemptsFrom(records).filter(toPool).map((connection) => finding('pool_connection_attempt', connection)),
+  ];
 }
 
 export const scan: ActionDefinition<z.infer<typeof params>> = {
   name: 'scan',
-  summary: 'Read-only: look for other miner units, persistence (cron, login scripts, SSH keys, ld.so.preload), miner processes, pool connections, YARA matches',
+  summary: 'Read-only: look for other miner units, persistence (cron, login scripts, SSH keys, ld.so.preload, hugepages), miner processes, pool connections, YARA matches, and whether isolation holds',
   destructive: false,
   params,
   outcomes: ['clean', 'findings'],
@@ -76,15 +102,23 @@ export const scan: ActionDefinition<z.infer<typeof params>> = {
   },
   interpret(_params, [run]) {
     const records = run!.records;
-    if (!records.complete) throw new StepFailedError('scan output ended early', { retryable: true });
-    const findings = findingsFrom(records);
+    if (!records.complete) throw new StepFailedError('scan output ended early; run the step again', { retryable: true });
+    const isolation = records.get('isolation') ?? 'unknown';
+    const findings = [...scriptFindings(records), ...poolFindings(records)];
+    if (isolation === 'altered') {
+      findings.push({ kind: 'isolation_altered', path: 'nft table inet soar_isolation', evidence: 'the isolation table differs from the one soar applied', severity: 'high' });
+    }
     const actionable = findings.filter((finding) => finding.severity === 'high' || finding.severity === 'medium');
-    const isolation = records.get('isolation');
+    const yara = records.get('yara') ?? 'unknown';
+    const yaraError = records.get('yara_error');
     return {
       outcome: actionable.length > 0 ? 'findings' : 'clean',
-      summary: `${actionable.length} finding(s) to act on${findings.length > actionable.length ? `, ${findings.length - actionable.length} informational` : ''}; isolation ${isolation}; yara ${records.get('yara')}`,
+      summary:
+        `${actionable.length} finding(s) to act on` +
+        `${findings.length > actionable.length ? `, ${findings.length - actionable.length} minor` : ''}` +
+        `; isolation ${isolation}; yara ${yara}${yaraError ? ` (${yaraError.split('\n')[0]})` : ''}`,
       changed: false,
-      evidence: { findings, isolation, yara: records.get('yara') },
+      evidence: { findings, isolation, yara, ...(yaraError ? { yaraError } : {}) },
     };
   },
 };

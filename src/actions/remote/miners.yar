@@ -1,5 +1,6 @@
 // soar's YARA rules for the miners its playbooks respond to. Written by the soar project from
-// public indicators (xmrig's strings and config keys, pool domains); they match files, not memory.
+// public indicators (xmrig's strings and config keys, the Stratum pool protocol, pool domains,
+// the C3Pool/MoneroOcean installers' file names); they match files, not memory.
 
 rule soar_xmrig_binary
 {
@@ -13,6 +14,18 @@ rule soar_xmrig_binary
         $stratum = "stratum+tcp://" ascii
     condition:
         uint32(0) == 0x464c457f and ($donate or ($name and 1 of ($algo*)) or ($stratum and 1 of ($algo*)))
+}
+
+rule soar_stratum_client
+{
+    meta:
+        description = "Program speaking the Stratum mining protocol: JSON-RPC login and keepalived calls to a pool"
+    strings:
+        $rpc = "jsonrpc" ascii
+        $login = "login" ascii fullword
+        $keepalived = "keepalived" ascii fullword
+    condition:
+        uint32(0) == 0x464c457f and all of them
 }
 
 rule soar_xmrig_config
