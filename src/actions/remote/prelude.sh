@@ -1,6 +1,7 @@
 # soar remote prelude: shared by every action script. Alert-derived values arrive only as "$@".
 # Output is a list of NUL-terminated `key=value` records, so any byte a file name can hold
-# (newlines included) survives the trip.
+# (newlines included) survives the trip. Functions that call back or recurse use `local`
+# (dash, bash and busybox sh have it; Debian policy allows it in /bin/sh scripts).
 set -u
 PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 LC_ALL=C
@@ -26,12 +27,56 @@ check_path() {
   esac
 }
 
+# Where systemd loads units from (once: with usrmerge /lib/systemd/system is /usr/lib/systemd/system),
+# and where the installers write a unit before moving it into place.
+UNIT_DIRS="/etc/systemd/system /run/systemd/system /usr/local/lib/systemd/system /lib/systemd/system"
+[ /lib/systemd/system -ef /usr/lib/systemd/system ] || UNIT_DIRS="$UNIT_DIRS /usr/lib/systemd/system"
+STAGING_DIRS="/tmp /var/tmp /dev/shm"
+
 sha256_of() { sha256sum -- "$1" 2>/dev/null | cut -d' ' -f1; }
 unit_prop() { systemctl show -p "$2" --value -- "$1" 2>/dev/null; }
+# A file's attribute flags as lsattr prints them (i: immutable, a: append-only); nothing for a link.
+attrs_of() { lsattr -d -- "$1" 2>/dev/null | cut -d' ' -f1; }
 
-# The program a unit runs: `path=` inside systemd's ExecStart property.
-exec_binary() {
-  unit_prop "$1" ExecStart | sed -n 's/^{ path=\([^ ;]*\) ;.*/\1/p' | head -n 1
+# The programs a unit runs (`path=` of ExecStart, then ExecStartPre and ExecStartPost), once each.
+exec_binaries() {
+  for prop in ExecStart ExecStartPre ExecStartPost; do
+    unit_prop "$1" "$prop" | sed -n 's/^{ path=\([^ ;]*\) ;.*/\1/p'
+  done | awk '!seen[$0]++'
+}
+
+# The package owning a path and the path as its database spells it (dpkg still names /bin/sleep
+# after usrmerge moved it to /usr/bin): prints "PACKAGE PATH", or nothing. Literal paths only.
+package_entry() {
+  case $1 in *[*?[\\]*) return 0 ;; esac
+  case $1 in /usr/*) set -- "$1" "${1#/usr}" ;; *) set -- "$1" "/usr$1" ;; esac
+  for candidate in "$@"; do
+    if command -v dpkg-query >/dev/null 2>&1; then
+      owner=$(dpkg-query -S -- "$candidate" 2>/dev/null | grep -v '^diversion' | head -n 1 | cut -d: -f1 | cut -d, -f1)
+    elif command -v rpm >/dev/null 2>&1; then
+      owner=$(rpm -qf --qf '%{NAME}\n' -- "$candidate" 2>/dev/null) || owner=
+    else
+      return 0
+    fi
+    if [ -n "$owner" ]; then printf '%s %s\n' "$owner" "$candidate"; return 0; fi
+  done
+}
+package_owner() { package_entry "$1" | cut -d' ' -f1; }
+
+# package_modified PACKAGE PATH: the package's checksum of PATH no longer matches the file.
+package_modified() {
+  if command -v dpkg >/dev/null 2>&1; then dpkg --verify -- "$1"; else rpm -V -- "$1"; fi 2>/dev/null |
+    grep '^..5' | cut -c13- | grep -Fxq -- "$2"
+}
+
+# The unit's programs that no package owns, symlinks resolved as the kernel shows them in
+# /proc/PID/exe. Only these are hunted outside the unit's cgroup and quarantined: an ExecStart
+# of /bin/sh must never make every shell on the host a target.
+foreign_binaries() {
+  exec_binaries "$1" | while IFS= read -r binary; do
+    resolved=$(readlink -f -- "$binary") || resolved=$binary
+    [ -n "$(package_owner "$resolved")" ] || echo "$resolved"
+  done
 }
 
 # Every PID in a cgroup, whichever hierarchy holds it (cgroup v2, v1 hybrid, v1 named).
@@ -46,35 +91,43 @@ cgroup_pids() {
   done
 }
 
-# Processes whose executable is the given file (also after it was deleted or replaced).
+# Processes whose executable is one of the given files (also after it was deleted).
 binary_pids() {
-  [ -n "$1" ] || return 0
+  [ $# -gt 0 ] || return 0
+  local dir exe binary
   for dir in /proc/[0-9]*; do
     exe=$(readlink "$dir/exe" 2>/dev/null) || continue
-    if [ "$exe" = "$1" ] || [ "$exe" = "$1 (deleted)" ]; then echo "${dir#/proc/}"; fi
+    exe=${exe%" (deleted)"}
+    for binary in "$@"; do
+      if [ "$exe" = "$binary" ]; then echo "${dir#/proc/}"; fi
+    done
   done
 }
 
-# The unit's processes: its MainPID, its cgroup, anything running its binary.
+# unit_pids UNIT BINARY...: the unit's MainPID, its cgroup, and anything running one of BINARY.
+# cgroup.procs lists a process of another PID namespace as 0 (containers sharing a cgroup tree do
+# that): only PIDs of 2 and up leave here, since `kill 0` would signal the caller's own group.
 unit_pids() {
-  main=$(unit_prop "$1" MainPID)
+  local unit=$1
+  shift
   {
-    [ "${main:-0}" -gt 0 ] 2>/dev/null && echo "$main"
-    cgroup_pids "$(unit_prop "$1" ControlGroup)"
-    binary_pids "$2"
-  } | sort -un
+    unit_prop "$unit" MainPID
+    cgroup_pids "$(unit_prop "$unit" ControlGroup)"
+    binary_pids "$@"
+  } | grep -x '[1-9][0-9]*' | grep -vx 1 | sort -un
 }
 
 # Evidence about one process, as records under proc.<pid>.
 process_facts() {
-  pid=$1
+  local pid=$1 exe
   [ -d "/proc/$pid" ] || return 0
+  exe=$(readlink "/proc/$pid/exe" 2>/dev/null)
   emit proc "$pid"
-  emit "proc.$pid.exe" "$(readlink "/proc/$pid/exe" 2>/dev/null)"
+  emit "proc.$pid.exe" "$exe"
   emit "proc.$pid.cwd" "$(readlink "/proc/$pid/cwd" 2>/dev/null)"
   emit "proc.$pid.cmdline" "$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)"
-  emit "proc.$pid.stat" "$(ps -o ppid=,user=,pcpu=,etimes=,comm= -p "$pid" 2>/dev/null)"
-  exe=$(readlink "/proc/$pid/exe" 2>/dev/null) && emit "proc.$pid.sha256" "$(sha256_of "/proc/$pid/exe")"
+  emit "proc.$pid.stat" "$(ps -o ppid=,user:32=,pcpu=,etimes=,comm= -p "$pid" 2>/dev/null)"
+  [ -z "$exe" ] || emit "proc.$pid.sha256" "$(sha256_of "/proc/$pid/exe")"
 }
 
 # Established TCP connections with their owning processes (ss from iproute2).
@@ -82,40 +135,43 @@ connections() {
   ss -Htnp state established 2>/dev/null | while IFS= read -r line; do emit conn "$line"; done
 }
 
-# The Debian or RPM package that owns a path, if any (literal match only: no glob characters).
-package_owner() {
-  case $1 in *[*?[\\]*) return 0 ;; esac
-  if command -v dpkg-query >/dev/null 2>&1; then
-    for candidate in "$1" "/usr$1" "${1#/usr}"; do
-      owner=$(dpkg-query -S -- "$candidate" 2>/dev/null | grep -v '^diversion' | head -n 1 | cut -d: -f1)
-      if [ -n "$owner" ]; then echo "$owner"; return 0; fi
-    done
-  fi
-  if command -v rpm >/dev/null 2>&1; then rpm -qf --qf '%{NAME}\n' -- "$1" 2>/dev/null | grep -v 'not owned' | head -n 1; fi
-}
-
-# Facts about a file under a label: link target, hash, owner package, modified-from-package, attributes.
+# Facts about a file under a label: link target, hash, attributes, owner package, modified-from-package.
 file_facts() {
-  label=$1 path=$2
+  local label=$1 path=$2 entry
   emit "$label.path" "$path"
   if [ -L "$path" ]; then emit "$label.link" "$(readlink -- "$path")"; fi
-  if [ ! -e "$path" ] && [ ! -L "$path" ]; then emit "$label.missing" 1; return 0; fi
-  [ -f "$path" ] && emit "$label.sha256" "$(sha256_of "$path")"
-  emit "$label.mtime" "$(stat -c %Y -- "$path" 2>/dev/null)"
-  emit "$label.attrs" "$(lsattr -d -- "$path" 2>/dev/null | cut -d' ' -f1)"
-  owner=$(package_owner "$path")
-  if [ -n "$owner" ]; then
-    emit "$label.package" "$owner"
-    if dpkg --verify -- "$owner" 2>/dev/null | grep -q "^..5.* $path\$"; then emit "$label.package_modified" 1; fi
+  if [ ! -e "$path" ] && [ ! -L "$path" ]; then
+    emit "$label.missing" 1
+    return 0
   fi
+  if [ -f "$path" ]; then emit "$label.sha256" "$(sha256_of "$path")"; fi
+  emit "$label.mtime" "$(stat -c %Y -- "$path" 2>/dev/null)"
+  emit "$label.attrs" "$(attrs_of "$path")"
+  entry=$(package_entry "$path")
+  [ -n "$entry" ] || return 0
+  emit "$label.package" "${entry%% *}"
+  if package_modified "${entry%% *}" "${entry#* }"; then emit "$label.package_modified" 1; fi
 }
 
-# Where a unit is installed into a target: links (or stray files) in every *.wants/*.requires dir.
-wants_entries() {
-  for dir in /etc/systemd/system /run/systemd/system /lib/systemd/system /usr/lib/systemd/system; do
-    for entry in "$dir"/*.wants/"$1" "$dir"/*.requires/"$1"; do
-      if [ -e "$entry" ] || [ -L "$entry" ]; then echo "$entry"; fi
+# each_wants_entry UNIT COMMAND...: runs COMMAND... ENTRY for every link (or stray file) naming
+# the unit in a .wants or .requires directory.
+each_wants_entry() {
+  local unit=$1 dir entry
+  shift
+  for dir in $UNIT_DIRS; do
+    for entry in "$dir"/*.wants/"$unit" "$dir"/*.requires/"$unit"; do
+      if [ -e "$entry" ] || [ -L "$entry" ]; then "$@" "$entry"; fi
     done
+  done
+}
+
+# each_unit_copy UNIT COMMAND...: runs COMMAND... PATH for every file or link named like the unit
+# in systemd's unit directories (a mask link too) and in the installers' staging directories.
+each_unit_copy() {
+  local unit=$1 dir
+  shift
+  for dir in $UNIT_DIRS $STAGING_DIRS; do
+    if [ -e "$dir/$unit" ] || [ -L "$dir/$unit" ]; then "$@" "$dir/$unit"; fi
   done
 }
 
