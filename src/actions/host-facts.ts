@@ -70,28 +70,36 @@ export interface FileFacts {
   exists: boolean;
   linkTarget: string | undefined;
   sha256: string | undefined;
+  /** Modification time, seconds since the epoch. */
+  mtime: number | undefined;
+  /** lsattr's flags, e.g. `----i---------e-------`. */
+  attrs: string | undefined;
+  /** Immutable (`i`) or append-only (`a`): rm and mv fail until the flag is cleared. */
+  immutable: boolean;
   package: string | undefined;
   packageModified: boolean;
-  immutable: boolean;
+  /** Miner strings found in the file (triage looks in the unit's programs). */
+  minerStrings: string[];
 }
 
 /** Every file recorded under a label, in order (a label may repeat, e.g. several wants links). */
 export function filesFrom(records: Records, label: string): FileFacts[] {
-  const files: FileFacts[] = [];
-  for (const [key, value] of records.entries) {
-    if (key === `${label}.path`) {
-      files.push({ path: value, exists: true, linkTarget: undefined, sha256: undefined, package: undefined, packageModified: false, immutable: false });
-      continue;
-    }
-    const current = files.at(-1);
-    if (!current || !key.startsWith(`${label}.`)) continue;
-    const field = key.slice(label.length + 1);
-    if (field === 'missing') current.exists = false;
-    else if (field === 'link') current.linkTarget = value;
-    else if (field === 'sha256') current.sha256 = value || undefined;
-    else if (field === 'package') current.package = value;
-    else if (field === 'package_modified') current.packageModified = true;
-    else if (field === 'attrs') current.immutable = /[ia]/.test(value.replace(/-/g, ''));
-  }
-  return files;
+  return records.groups(`${label}.path`, `${label}.`).map(({ value, fields }) => ({
+    path: value,
+    exists: fields.missing === undefined,
+    linkTarget: fields.link,
+    sha256: fields.sha256 || undefined,
+    mtime: fields.mtime ? Number(fields.mtime) : undefined,
+    attrs: fields.attrs || undefined,
+    // lsattr writes a dash for every unset flag: only the letters of set flags are left.
+    immutable: /[ia]/.test((fields.attrs ?? '').replace(/-/g, '')),
+    package: fields.package || undefined,
+    packageModified: fields.package_modified === '1',
+    minerStrings: (fields.miner_strings ?? '').split(' ').filter((text) => text !== ''),
+  }));
+}
+
+/** A file owned by a package whose checksum still matches what the package shipped. */
+export function isPackaged(file: FileFacts | undefined): boolean {
+  return Boolean(file?.exists && file.package !== undefined && !file.packageModified);
 }

@@ -40,6 +40,23 @@ export class Records {
     return found;
   }
 
+  /**
+   * Records that each describe one thing: a `head` record starts a group, and the records after it
+   * whose keys start with `prefix` (until the next head) are its fields, keyed without the prefix.
+   * A field written twice keeps its last value.
+   */
+  groups(head: string, prefix = `${head}.`): Array<{ value: string; fields: Record<string, string> }> {
+    const found: Array<{ value: string; fields: Record<string, string> }> = [];
+    for (const [name, value] of this.entries) {
+      if (name === head) found.push({ value, fields: {} });
+      else if (name.startsWith(prefix)) {
+        const current = found.at(-1);
+        if (current) current.fields[name.slice(prefix.length)] = value;
+      }
+    }
+    return found;
+  }
+
   /** The script ran to its last line (`done=1`). */
   get complete(): boolean {
     return this.get('done') === '1';
