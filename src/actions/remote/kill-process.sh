@@ -1,32 +1,65 @@
-# kill-process UNIT SIGNAL MASK: stop a unit for good and kill every process it left.
-# Evidence first; then disable/stop (or mask) so Restart=always cannot respawn; then kill the
-# cgroup and every process running the unit's binary; then check that none is left.
-unit=$1 signal=$2 mask=$3
+# kill-process UNIT SIGNAL MODE: stop a unit for good and kill every process it left.
+# Evidence first; then disable (MODE=mask: also mask) so that nothing starts it again; then queue
+# a stop, so that Restart=always does not respawn what the kill ends; then kill the unit's cgroup
+# and every process running one of its own (non-packaged) programs; then check none is left.
+# Only the unit's processes are ever signalled: the alert's writer PID is not even an argument.
+unit=$1 signal=$2 mode=$3
 check_unit "$unit"
 case $signal in KILL | TERM) ;; *) fail "refused signal" 64 ;; esac
+case $mode in disable | mask) ;; *) fail "refused mode" 64 ;; esac
 
-binary=$(exec_binary "$unit")
-emit binary "$binary"
-before=$(unit_pids "$unit" "$binary")
+# This shell and its ancestors (the SSH session that runs it): never signalled, whatever they run.
+protected=" 1 "
+pid=$$
+while [ "${pid:-0}" -gt 1 ] 2>/dev/null; do
+  protected="$protected$pid "
+  pid=$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')
+done
+
+nl='
+'
+IFS=$nl
+set -f
+set -- $(foreign_binaries "$unit")
+set +f
+unset IFS
+for binary in "$@"; do emit binary "$binary"; done
+
+emit before.active "$(unit_prop "$unit" ActiveState)"
+emit before.enabled "$(unit_prop "$unit" UnitFileState)"
+before=$(unit_pids "$unit" "$@")
 for pid in $before; do process_facts "$pid"; done
 connections
 
-if [ "$mask" = mask ]; then
-  systemctl mask --now -- "$unit" >/dev/null 2>&1 && emit masked 1
-else
-  systemctl disable --now -- "$unit" >/dev/null 2>&1 && emit disabled 1
+if [ "$(unit_prop "$unit" LoadState)" != not-found ]; then
+  if said=$(systemctl disable -- "$unit" 2>&1); then emit disabled "$said"; else emit disable_failed "$said"; fi
+  if [ "$mode" = mask ]; then
+    # systemctl refuses to mask a unit whose own file sits in /etc/systemd/system: say so, disabled is what holds.
+    if said=$(systemctl mask -- "$unit" 2>&1); then emit masked "$said"; else emit mask_failed "$said"; fi
+  fi
+  systemctl stop --no-block -- "$unit" >/dev/null 2>&1
+  systemctl kill --signal="$signal" --kill-whom=all -- "$unit" >/dev/null 2>&1
 fi
-systemctl stop -- "$unit" >/dev/null 2>&1
-systemctl kill --signal="$signal" --kill-whom=all -- "$unit" >/dev/null 2>&1
 
-for round in 1 2 3 4 5; do
-  left=$(unit_pids "$unit" "$binary")
-  [ -n "$left" ] || break
-  for pid in $left; do kill "-$signal" "$pid" 2>/dev/null && emit killed "$pid"; done
-  sleep 1
+round=0
+while :; do
+  left=
+  for pid in $(unit_pids "$unit" "$@"); do
+    case $protected in *" $pid "*) emit spared "$pid" ;; *) left="$left $pid" ;; esac
+  done
+  state=$(unit_prop "$unit" ActiveState)
+  case $state in active | activating | deactivating | reloading) busy=1 ;; *) busy= ;; esac
+  [ -n "$left$busy" ] && [ "$round" -lt 25 ] || break
+  for pid in $left; do
+    if kill "-$signal" "$pid" 2>/dev/null; then emit killed "$pid"; fi
+  done
+  round=$((round + 1))
+  sleep 0.2
 done
-emit active "$(unit_prop "$unit" ActiveState)"
-left=$(unit_pids "$unit" "$binary")
+
+emit after.active "$state"
+emit after.enabled "$(unit_prop "$unit" UnitFileState)"
 for pid in $left; do emit left "$pid"; done
-[ -z "$left" ] || fail "processes still running: $(echo $left)" 1
+[ -z "$left" ] || fail "processes still running after SIG$signal:$left" 1
+[ -z "$busy" ] || fail "$unit is still $state" 1
 emit done 1
