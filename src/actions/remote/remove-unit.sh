@@ -1,57 +1,118 @@
 # remove-unit UNIT QUARANTINE_DIR PATH_HINT: move a unit and what it ran into quarantine.
-# Nothing is deleted: every file is moved into a root-only directory with a sha256 manifest;
-# binaries lose their execute bits; immutable flags are cleared (and recorded) so mv can work.
+# Nothing is deleted: every file goes into a root-only directory, below its original path, with a
+# sha256 manifest; files there lose their execute bits; immutable and append-only flags are
+# cleared (and recorded) so that mv can work. Package-owned files are never moved (the package
+# manager owns them): they are reported as kept.
 unit=$1 quarantine=$2 hint=$3
 check_unit "$unit"
 check_path "$quarantine"
 [ -z "$hint" ] || check_path "$hint"
 
-binary=$(exec_binary "$unit")
-fragment=$(unit_prop "$unit" FragmentPath)
-mkdir -p -- "$quarantine" && chmod 700 -- "$quarantine" || fail "cannot create quarantine $quarantine" 1
+state=$(unit_prop "$unit" ActiveState)
+case $state in
+  active | activating | deactivating | reloading) fail "$unit is $state: run kill-process first, so that nothing runs from the files being moved" 1 ;;
+esac
+[ ! -L "$quarantine" ] || fail "quarantine $quarantine is a symbolic link: remove it, evidence never goes through a link" 1
+mkdir -p -- "$quarantine/files" && chmod 700 -- "$quarantine" || fail "cannot create quarantine $quarantine" 1
 manifest=$quarantine/MANIFEST.sha256
+emit quarantine "$quarantine"
 
-# quarantine_one KIND PATH: move one file or link into quarantine, keeping its full path below it.
-quarantine_one() {
-  kind=$1 path=$2
-  [ -e "$path" ] || [ -L "$path" ] || return 0
-  case $path in "$quarantine"/*) return 0 ;; esac
-  attrs=$(lsattr -d -- "$path" 2>/dev/null | cut -d' ' -f1)
+# unlock PATH: clear the flags that make mv fail, recording what was set.
+unlock() {
+  local attrs
+  attrs=$(attrs_of "$1")
   case $attrs in
-    *i* | *a*) chattr -i -a -- "$path" 2>/dev/null && emit unlocked "$path" ;;
-  esac
-  sum=
-  [ -L "$path" ] || sum=$(sha256_of "$path")
-  dest=$quarantine/files$path
-  mkdir -p -- "$(dirname -- "$dest")" || fail "cannot create $(dirname -- "$dest")" 1
-  if mv -f -- "$path" "$dest"; then
-    [ -L "$dest" ] || chmod a-x -- "$dest"
-    [ -z "$sum" ] || printf '%s  %s\n' "$sum" "files$path" >>"$manifest"
-    emit "quarantined.$kind" "$path"
-    [ -z "$sum" ] || emit "sha256.$path" "$sum"
-  else
-    fail "cannot move $path into quarantine" 1
-  fi
-}
-
-[ -z "$fragment" ] || quarantine_one unit "$fragment"
-for dropin in $(unit_prop "$unit" DropInPaths); do quarantine_one dropin "$dropin"; done
-wants_entries "$unit" | while IFS= read -r entry; do quarantine_one wants "$entry"; done
-for dir in /etc/systemd/system /run/systemd/system /tmp /var/tmp; do quarantine_one unit "$dir/$unit"; done
-[ -z "$hint" ] || quarantine_one hint "$hint"
-if [ -n "$binary" ]; then
-  install_dir=$(dirname -- "$binary")
-  quarantine_one binary "$binary"
-  # The installer's directory (config.json, miner.sh …) only when it sits in a home or temp dir.
-  case $install_dir in
-    /root/?* | /home/?*/?* | /tmp/?* | /var/tmp/?* | /dev/shm/?*)
-      find "$install_dir" -xdev \( -type f -o -type l \) 2>/dev/null | while IFS= read -r file; do quarantine_one installer "$file"; done
+    *[ia]*)
+      chattr -i -a -- "$1" 2>/dev/null || fail "cannot clear attributes $attrs of $1" 1
+      emit unlocked "$1"
+      emit unlocked.attrs "$attrs"
       ;;
   esac
-fi
+}
 
-systemctl daemon-reload >/dev/null 2>&1
+# quarantine_one KIND PATH: move one file or link into quarantine, then hash it there.
+quarantine_one() {
+  local kind=$1 path=$2 owner dest n line
+  if [ ! -f "$path" ] && [ ! -L "$path" ]; then
+    if [ -e "$path" ]; then emit skipped "$path"; fi
+    return 0
+  fi
+  case $path in "$quarantine"/*) return 0 ;; esac
+  owner=$(package_owner "$path")
+  if [ -n "$owner" ]; then
+    emit kept "$path"
+    emit kept.kind "$kind"
+    emit kept.package "$owner"
+    return 0
+  fi
+  dest=$quarantine/files$path n=0
+  while [ -e "$dest" ] || [ -L "$dest" ]; do n=$((n + 1)) dest=$quarantine/files$path.$n; done
+  unlock "$path"
+  unlock "$(dirname -- "$path")"
+  mkdir -p -- "$(dirname -- "$dest")" || fail "cannot create $(dirname -- "$dest")" 1
+  mv -- "$path" "$dest" || fail "cannot move $path into quarantine" 1
+  emit moved "$kind"
+  emit moved.from "$path"
+  emit moved.to "$dest"
+  if [ -L "$dest" ]; then
+    emit moved.link "$(readlink -- "$dest")"
+    return 0
+  fi
+  chmod a-x -- "$dest"
+  # sha256sum's own line (it escapes odd names), relative, so that `sha256sum -c` works in the quarantine.
+  line=$(cd -- "$quarantine" && sha256sum -- "${dest#"$quarantine"/}") || fail "cannot hash $dest" 1
+  printf '%s\n' "$line" >>"$manifest"
+  line=${line#\\}
+  emit moved.sha256 "${line%% *}"
+}
+
+# sweep DIR: quarantine everything below DIR, depth first, then remove the emptied directories.
+sweep() {
+  local entry
+  for entry in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+    if [ -d "$entry" ] && [ ! -L "$entry" ]; then sweep "$entry"; else quarantine_one installer "$entry"; fi
+  done
+  unlock "$1"
+  if rmdir -- "$1" 2>/dev/null; then emit removed_dir "$1"; fi
+}
+
+# The programs first and the unit file last: a run cut short leaves the unit loaded, so the next
+# run still learns from systemd which programs it ran.
+fragment=$(unit_prop "$unit" FragmentPath)
+dropins=$(unit_prop "$unit" DropInPaths)
+nl='
+'
+IFS=$nl
+set -f
+set -- $(foreign_binaries "$unit")
+set +f
+unset IFS
+for binary in "$@"; do
+  quarantine_one binary "$binary"
+  # The installer's directory (config.json, miner.sh …) when it sits in a home or temp directory;
+  # never an .ssh directory, whose keys are how soar reaches the host.
+  install_dir=$(dirname -- "$binary")
+  case $install_dir in
+    */.ssh | */.ssh/*) ;;
+    /root/?* | /home/?*/?* | /tmp/?* | /var/tmp/?* | /dev/shm/?*) [ ! -d "$install_dir" ] || sweep "$install_dir" ;;
+  esac
+done
+exec_binaries "$unit" | while IFS= read -r binary; do
+  owner=$(package_owner "$(readlink -f -- "$binary" || echo "$binary")")
+  [ -z "$owner" ] || { emit kept "$binary"; emit kept.kind binary; emit kept.package "$owner"; }
+done
+
+[ -z "$hint" ] || [ "$hint" = "$fragment" ] || quarantine_one hint "$hint"
+other_copy() { [ "$1" -ef "$fragment" ] || quarantine_one copy "$1"; }
+each_unit_copy "$unit" other_copy
+for dropin in $dropins; do
+  quarantine_one dropin "$dropin"
+  if rmdir -- "$(dirname -- "$dropin")" 2>/dev/null; then emit removed_dir "$(dirname -- "$dropin")"; fi
+done
+each_wants_entry "$unit" quarantine_one wants
+[ -z "$fragment" ] || quarantine_one unit "$fragment"
+
+systemctl daemon-reload >/dev/null 2>&1 || fail "systemctl daemon-reload failed" 1
 systemctl reset-failed -- "$unit" >/dev/null 2>&1
 emit load_state "$(unit_prop "$unit" LoadState)"
-emit quarantine "$quarantine"
 emit done 1
