@@ -1,0 +1,51 @@
+import { canonicalJson } from '../canonical-json.js';
+import { chainRecord, type AuditEntry, type AuditRecord } from '../audit/record.js';
+import type { SqliteDatabase } from './database.js';
+
+interface AuditRow {
+  seq: number;
+  time: string;
+  run: string;
+  kind: string;
+  actor: string;
+  data: string;
+  prev: string;
+  hash: string;
+}
+
+const toRecord = (row: AuditRow): AuditRecord => ({ ...row, data: JSON.parse(row.data) as unknown });
+
+/**
+ * The audit table: appends chain each record to the last one (inside the caller's transaction,
+ * so a record commits together with the state change it describes).
+ */
+export class AuditTable {
+  readonly #db: SqliteDatabase;
+  readonly #key: Buffer | undefined;
+  readonly #insert;
+  readonly #last;
+
+  constructor(db: SqliteDatabase, key?: Buffer) {
+    this.#db = db;
+    this.#key = key;
+    this.#insert = db.prepare('INSERT INTO audit (seq, time, run, kind, actor, data, prev, hash) VALUES (@seq, @time, @run, @kind, @actor, @data, @prev, @hash)');
+    this.#last = db.prepare('SELECT * FROM audit ORDER BY seq DESC LIMIT 1');
+  }
+
+  append(entry: AuditEntry): AuditRecord {
+    const lastRow = this.#last.get() as AuditRow | undefined;
+    // Stored and hashed in canonical form, so the record read back hashes the same.
+    const data = JSON.parse(canonicalJson(entry.data ?? null)) as unknown;
+    const record = chainRecord(lastRow && toRecord(lastRow), { ...entry, data }, new Date(), this.#key);
+    this.#insert.run({ ...record, data: canonicalJson(record.data) });
+    return record;
+  }
+
+  /** Every record, or one run's, in sequence order. */
+  records(run?: string): AuditRecord[] {
+    const rows = run === undefined
+      ? this.#db.prepare('SELECT * FROM audit ORDER BY seq').all()
+      : this.#db.prepare('SELECT * FROM audit WHERE run = ? ORDER BY seq').all(run);
+    return (rows as AuditRow[]).map(toRecord);
+  }
+}

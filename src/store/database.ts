@@ -1,0 +1,41 @@
+import Database from 'better-sqlite3';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { SoarError } from '../errors.js';
+import { MIGRATIONS } from './migrations.js';
+
+export type SqliteDatabase = Database.Database;
+
+/**
+ * Opens (creating if needed) soar's SQLite file: WAL so readers never block the runner,
+ * synchronous FULL so a committed transaction survives a power cut, migrations applied in order.
+ */
+export function openDatabase(file: string): SqliteDatabase {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  let db: SqliteDatabase;
+  try {
+    db = new Database(file);
+  } catch (error) {
+    throw new SoarError('STORE_UNAVAILABLE', `cannot open the store ${file}: ${(error as Error).message}`, { cause: error });
+  }
+  if (file !== ':memory:') chmodSync(file, 0o600);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('foreign_keys = ON');
+  db.pragma('busy_timeout = 5000');
+  migrate(db);
+  return db;
+}
+
+function migrate(db: SqliteDatabase): void {
+  const applied = db.pragma('user_version', { simple: true }) as number;
+  if (applied > MIGRATIONS.length) {
+    throw new SoarError('STORE_TOO_NEW', `the store was written by a newer soar (schema ${applied}, this one knows ${MIGRATIONS.length}): upgrade soar`);
+  }
+  MIGRATIONS.slice(applied).forEach((sql, index) => {
+    db.transaction(() => {
+      db.exec(sql);
+      db.pragma(`user_version = ${applied + index + 1}`);
+    })();
+  });
+}

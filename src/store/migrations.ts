@@ -1,0 +1,86 @@
+/**
+ * The store's schema, as numbered migrations applied in order inside one transaction each.
+ * Never edit a released migration: add the next one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE runs (
+    id TEXT PRIMARY KEY,
+    alert_id TEXT NOT NULL,
+    playbook_id TEXT NOT NULL,
+    host TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('active', 'done', 'aborted', 'failed')),
+    plan TEXT NOT NULL,
+    plan_hash TEXT NOT NULL,
+    playbook_file TEXT NOT NULL,
+    snapshot TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (alert_id, playbook_id)
+  );
+  CREATE INDEX runs_by_status ON runs (status);
+  CREATE INDEX runs_by_host ON runs (host, status);
+
+  -- What the machine asked for, committed with the transition that asked; done once acted upon.
+  CREATE TABLE intents (
+    id INTEGER PRIMARY KEY,
+    run TEXT NOT NULL REFERENCES runs (id),
+    type TEXT NOT NULL,
+    params TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'started', 'done')),
+    created_at TEXT NOT NULL,
+    started_at TEXT,
+    done_at TEXT
+  );
+  CREATE INDEX intents_open ON intents (run, state) WHERE state != 'done';
+
+  -- Absolute times at which an event is due (approval expiry, retry backoff): never XState timers.
+  CREATE TABLE deadlines (
+    id INTEGER PRIMARY KEY,
+    run TEXT NOT NULL REFERENCES runs (id),
+    step TEXT NOT NULL,
+    event TEXT NOT NULL CHECK (event IN ('APPROVAL.EXPIRED', 'RETRY.DUE')),
+    due_at INTEGER NOT NULL,
+    fired_at TEXT
+  );
+  CREATE INDEX deadlines_due ON deadlines (due_at) WHERE fired_at IS NULL;
+
+  CREATE TABLE approvals (
+    id INTEGER PRIMARY KEY,
+    run TEXT NOT NULL REFERENCES runs (id),
+    step TEXT NOT NULL,
+    step_hash TEXT NOT NULL,
+    count INTEGER NOT NULL,
+    roles TEXT NOT NULL,
+    requested_at TEXT NOT NULL,
+    expires_at TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'approved', 'denied', 'expired')),
+    UNIQUE (run, step)
+  );
+
+  CREATE TABLE votes (
+    approval INTEGER NOT NULL REFERENCES approvals (id),
+    analyst TEXT NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('approve', 'deny')),
+    reason TEXT NOT NULL,
+    step_hash TEXT NOT NULL,
+    at TEXT NOT NULL,
+    PRIMARY KEY (approval, analyst)
+  );
+
+  -- The audit trail: one hash chain over every record of every run, append-only.
+  CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    time TEXT NOT NULL,
+    run TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    data TEXT NOT NULL,
+    prev TEXT NOT NULL,
+    hash TEXT NOT NULL
+  );
+  CREATE INDEX audit_by_run ON audit (run, seq);
+  CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+  CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END;
+  `,
+];
