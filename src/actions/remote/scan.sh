@@ -81,7 +81,7 @@ for dir in /proc/[0-9]*; do
   binary=${binary##*/}
   case ",$miner_names," in
     *",$comm,"* | *",$binary,"*)
-      finding miner_process "$exe" "pid $pid comm $comm: $(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | head -c 512)"
+      finding miner_process "$exe" "pid $pid comm $comm: $(tr '\0' ' ' <"$dir/cmdline" 2>/dev/null | head -c 512 | sed 's/ *$//')"
       continue ;;
   esac
   case $exe in
