@@ -22,6 +22,8 @@ function isolationArgs(context: PlanContext): string[] {
   ];
 }
 
+const oneLine = (line: string): string => line.trim().replace(/\s+/g, ' ');
+
 /** What the isolate script said it did, as evidence for the analyst. */
 function applied(records: Records) {
   return {
@@ -32,7 +34,9 @@ function applied(records: Records) {
     revertTimer: records.get('revert_timer'),
     revertAfterSeconds: Number(records.get('revert_after')),
     superseded: records.all('superseded'),
-    cut: records.all('cut').map((line) => line.trim().replace(/\s+/g, ' ')),
+    cut: records.all('cut').map(oneLine),
+    /** Connections the kernel would not cut: the table freezes them until their peers give up. */
+    uncut: records.all('uncut').map(oneLine),
   };
 }
 
@@ -76,7 +80,10 @@ export const isolate: ActionDefinition<z.infer<typeof params>> = {
     const from = evidence.management ? evidence.management.split(' ')[0] : 'the configured management addresses';
     return {
       outcome: 'isolated',
-      summary: `${unchanged ? 'already isolated' : 'isolated'}; ${evidence.cut.length} connection(s) cut; management SSH from ${from} proven over a new connection`,
+      summary:
+        `${unchanged ? 'already isolated' : 'isolated'}; ${evidence.cut.length} connection(s) cut` +
+        `${evidence.uncut.length > 0 ? `, ${evidence.uncut.length} frozen (the kernel cannot cut them)` : ''}` +
+        `; management SSH from ${from} proven over a new connection`,
       changed: !unchanged,
       evidence: { ...evidence, disarmed: confirm.records.all('disarmed') },
     };

@@ -20,6 +20,9 @@ import { exampleHit, setField, sourceOf } from '../unit/alert/example.js';
 const LAB_ID = 3;
 /** A port the tests open on a host, to show isolation closes more than sshd. */
 const OPEN_PORT = 8080;
+/** The outsider listens on both; the allow-list names only the first (the SIEM, say). */
+const ALLOWED_PORT = 9200;
+const OTHER_PORT = 9201;
 /** A network behind the first host (a container bridge, say), to show forwarding is dropped. */
 const BEHIND = { netns: `soar${LAB_ID}-behind`, hostSide: 'soarbehind0', address: `198.18.${LAB_ID}.254`, gateway: `198.18.${LAB_ID}.253`, prefix: `198.18.${LAB_ID}.252/30` };
 
@@ -29,6 +32,7 @@ let playbook: Playbook;
 let infected: LabHost;
 let spare: LabHost;
 const fleets: SshFleet[] = [];
+let outsiderListener: ReturnType<typeof execa> | undefined;
 const measured: Record<string, number> = {};
 
 beforeAll(async () => {
@@ -41,6 +45,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(fleets.map((fleet) => fleet.close()));
+  outsiderListener?.kill();
+  await outsiderListener?.catch(() => undefined);
   await execa('ip', ['netns', 'delete', BEHIND.netns], { reject: false });
   console.info('isolation measurements (ms):', JSON.stringify(measured));
   await lab?.down();
@@ -130,6 +136,22 @@ const soarTables = async (host: LabHost) => (await inHost(host, 'nft list tables
 const revertTimers = async (host: LabHost) => inHost(host, "systemctl list-units --all --plain --no-legend 'soar-revert-*'");
 const poolEventsOf = async (host: LabHost) => (await lab.poolEvents()).filter((event) => event.peer.startsWith(`${host.address}:`));
 
+/** Whether a NEW TCP connection from a host reaches address:port within 3 s (run inside it, without SSH). */
+async function hostConnects(host: LabHost, address: string, port: number): Promise<boolean> {
+  return (await lab.exec(host.name, ['timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${address}/${port}`])).exitCode === 0;
+}
+
+/** A listener on every port given as an argument, accepting and closing connections. */
+const LISTENER = `import selectors, socket, sys
+selector = selectors.DefaultSelector()
+for port in sys.argv[1:]:
+    server = socket.create_server(("0.0.0.0", int(port)), reuse_port=True)
+    selector.register(server, selectors.EVENT_READ)
+while True:
+    for key, _ in selector.select():
+        key.fileobj.accept()[0].close()
+`;
+
 /** Runs programs inside a host without SSH: no SSH_CONNECTION and no sshd among the script's parents. */
 function labTransport(host: LabHost): Transport {
   return {
@@ -152,7 +174,12 @@ describe('isolate on an infected host', () => {
   let shortRevert: Config;
 
   beforeAll(async () => {
-    shortRevert = withIsolation({ revert_after: 5_000 });
+    // An IPv6 management address and allow-list entry too: nft and ss must read both families.
+    shortRevert = withIsolation({
+      revert_after: 5_000,
+      management: [...config.isolation.management, '2001:db8::1'],
+      allow_out: [{ address: lab.outsider.address, port: ALLOWED_PORT, protocol: 'tcp' }, { address: '2001:db8:1::/48', port: 443, protocol: 'tcp' }],
+    });
     fleet = fleetFor(shortRevert);
     io = sshIo(fleet, infected);
     // A listener of our own on the host, and a network behind it that the host forwards to the pool.
@@ -167,11 +194,14 @@ while True: s.accept()[0].close()"`);
     await execa('ip', ['-n', BEHIND.netns, 'route', 'add', 'default', 'via', BEHIND.gateway]);
     await execa('nsenter', [`--net=/run/netns/${infected.netns}`, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     await execa('ip', ['route', 'replace', BEHIND.prefix, 'via', infected.address]);
+    outsiderListener = execa('nsenter', [`--net=/run/netns/${lab.outsider.netns}`, 'python3', '-c', LISTENER, String(ALLOWED_PORT), String(OTHER_PORT)], { stdin: 'ignore' });
 
     // Every path the isolation must close is open before it: none of the checks below can pass vacuously.
     expect(await tcpConnects(lab.outsider.netns, infected.address, 22)).toBe(true);
     expect(await eventually('the test listener', async () => ((await tcpConnects(lab.outsider.netns, infected.address, OPEN_PORT)) ? true : undefined))).toBe(true);
     expect(await tcpConnects(BEHIND.netns, lab.pool.address, lab.pool.ports[1]!)).toBe(true);
+    expect(await eventually('the outsider listener', async () => ((await hostConnects(infected, lab.outsider.address, ALLOWED_PORT)) ? true : undefined))).toBe(true);
+    expect(await hostConnects(infected, lab.outsider.address, OTHER_PORT)).toBe(true);
     const opens = (await poolEventsOf(infected)).filter((event) => event.event === 'open');
     minerPeer = opens.at(-1)!.peer;
     expect((await poolEventsOf(infected)).filter((event) => event.peer === minerPeer).map((event) => event.event)).toEqual(['open']);
@@ -203,6 +233,7 @@ while True: s.accept()[0].close()"`);
       (await poolEventsOf(infected)).some((event) => event.event === 'close' && event.peer === minerPeer) ? true : undefined, 5_000);
     const closedAt = (await poolEventsOf(infected)).find((event) => event.event === 'close' && event.peer === minerPeer)!.t;
     measured.poolSawClose = closedAt - isolatedAt;
+    expect(result.evidence.uncut).toEqual([]);
     expect(result.evidence.cut).toEqual([expect.stringMatching(new RegExp(`${minerPeer.replace(/\./g, '\\.')} ${lab.pool.address.replace(/\./g, '\\.')}:3333 users:\\(\\("xmrig",pid=\\d+`))]);
     // The stand-in reconnects every 3 s, and is still running: none of its attempts gets through.
     await sleep(7_000);
@@ -218,6 +249,15 @@ while True: s.accept()[0].close()"`);
     expect(await tcpConnects(BEHIND.netns, lab.pool.address, lab.pool.ports[1]!)).toBe(false);
     // The listener is still there: it is the network that refuses.
     expect(await inHost(infected, `ss -Htln sport = :${OPEN_PORT}`)).toContain(`:${OPEN_PORT}`);
+  });
+
+  it('lets the host reach its allow-list and nothing else', async () => {
+    expect(await hostConnects(infected, lab.outsider.address, ALLOWED_PORT)).toBe(true);
+    expect(await hostConnects(infected, lab.outsider.address, OTHER_PORT)).toBe(false);
+    expect(await hostConnects(infected, lab.pool.address, 3333)).toBe(false);
+    const rules = await inHost(infected, 'nft list chain inet soar_isolation output');
+    expect(rules).toContain(`ip daddr ${lab.outsider.address} tcp dport ${ALLOWED_PORT} accept`);
+    expect(rules).toContain('ip6 daddr 2001:db8:1::/48 tcp dport 443 accept');
   });
 
   it('keeps management SSH: new OpenSSH and SshFleet connections from the management address work', async () => {

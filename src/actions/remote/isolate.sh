@@ -147,15 +147,20 @@ for other in $(systemctl list-units --plain --no-legend --all 'soar-revert-*.tim
   [ "$other" = "$timer.timer" ] || { systemctl stop "$other" >/dev/null 2>&1 && emit superseded "$other"; }
 done
 
+# ss reads a bare IPv6 address as address:port; with a prefix length it reads it whole.
+ss_prefix() { case $1 in */*) echo "$1" ;; *:*) echo "$1/128" ;; *) echo "$1" ;; esac; }
+
 # Dropped packets leave open connections waiting to resume: cut every one isolation does not allow.
-keep="dst 127.0.0.0/8 or dst [::1]"
+keep="dst 127.0.0.0/8 or dst ::1/128"
 for item in "$@"; do
   case $item in
-    mgmt=*) keep="$keep or ( sport = :$ssh_port and dst ${item#mgmt=} )" ;;
+    mgmt=*) keep="$keep or ( sport = :$ssh_port and dst $(ss_prefix "${item#mgmt=}") )" ;;
     allow=*)
       read_allow "$item"
-      [ "$proto" = tcp ] && keep="$keep or ( dst $address${port:+ and dport = :$port} )" ;;
+      [ "$proto" = tcp ] && keep="$keep or ( dst $(ss_prefix "$address")${port:+ and dport = :$port} )" ;;
   esac
 done
 ss -K -Htnp state established "not ( $keep )" 2>/dev/null | while IFS= read -r line; do emit cut "$line"; done
+# A kernel without SOCK_DESTROY cuts nothing: what is left stays frozen by the table, not cut.
+ss -Htnp state established "not ( $keep )" 2>/dev/null | while IFS= read -r line; do emit uncut "$line"; done
 emit done 1

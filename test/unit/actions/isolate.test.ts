@@ -94,6 +94,7 @@ describe('isolate result', () => {
         revertAfterSeconds: 60,
         superseded: [],
         cut: ['0 0 198.18.3.2:45674 198.19.3.2:3333 users:(("xmrig",pid=87,fd=3))'],
+        uncut: [],
         disarmed: ['soar-revert-run-b9553159c9182bb3_162.timer'],
       },
     });
@@ -104,6 +105,13 @@ describe('isolate result', () => {
     const result = isolate.interpret({}, [ran('apply', again), PROBED, ran('confirm', CONFIRMED)], context());
     expect(result).toMatchObject({ changed: false, evidence: { cut: [], superseded: ['soar-revert-run-b9553159c9182bb3_162.timer'] } });
     expect(result.summary).toBe('already isolated; 0 connection(s) cut; management SSH from 198.18.3.1 proven over a new connection');
+  });
+
+  it('says which connections the kernel could not cut (no SOCK_DESTROY): the table only freezes them', () => {
+    const frozen = APPLIED.replace('done=1', 'uncut=0      0      198.18.3.2:45674 198.19.3.2:3333 users:(("xmrig",pid=87,fd=3))\0done=1').replace(/cut=[^\0]*\0/, '');
+    const result = isolate.interpret({}, [ran('apply', frozen), PROBED, ran('confirm', CONFIRMED)], context());
+    expect(result.summary).toBe('isolated; 0 connection(s) cut, 1 frozen (the kernel cannot cut them); management SSH from 198.18.3.1 proven over a new connection');
+    expect(result.evidence).toMatchObject({ cut: [], uncut: ['0 0 198.18.3.2:45674 198.19.3.2:3333 users:(("xmrig",pid=87,fd=3))'] });
   });
 
   it('names the configured addresses when the script saw no session of its own', () => {
