@@ -33,16 +33,25 @@ UNIT_DIRS="/etc/systemd/system /run/systemd/system /usr/local/lib/systemd/system
 [ /lib/systemd/system -ef /usr/lib/systemd/system ] || UNIT_DIRS="$UNIT_DIRS /usr/lib/systemd/system"
 STAGING_DIRS="/tmp /var/tmp /dev/shm"
 
-sha256_of() { sha256sum -- "$1" 2>/dev/null | cut -d' ' -f1; }
+# Hashes stdin, so that sha256sum never escapes an odd file name into its output. Regular files only.
+sha256_of() { sha256sum 2>/dev/null <"$1" | cut -d' ' -f1; }
 unit_prop() { systemctl show -p "$2" --value -- "$1" 2>/dev/null; }
 # A file's attribute flags as lsattr prints them (i: immutable, a: append-only); nothing for a link.
-attrs_of() { lsattr -d -- "$1" 2>/dev/null | cut -d' ' -f1; }
+# Only the first line: a file name holding a newline would add a line of its own.
+attrs_of() { lsattr -d -- "$1" 2>/dev/null | head -n 1 | cut -d' ' -f1; }
 
-# The programs a unit runs (`path=` of ExecStart, then ExecStartPre and ExecStartPost), once each.
+# The programs a unit runs: the `path=` of ExecStart, ExecStartPre and ExecStartPost, then every
+# executable file their arguments name (a wrapper's `sh -c "/root/x/xmrig …"`), once each.
 exec_binaries() {
-  for prop in ExecStart ExecStartPre ExecStartPost; do
-    unit_prop "$1" "$prop" | sed -n 's/^{ path=\([^ ;]*\) ;.*/\1/p'
-  done | awk '!seen[$0]++'
+  local commands
+  commands=$(for prop in ExecStart ExecStartPre ExecStartPost; do unit_prop "$1" "$prop"; done)
+  {
+    printf '%s\n' "$commands" | sed -n 's/^{ path=\([^ ;]*\) ;.*/\1/p'
+    printf '%s\n' "$commands" | sed -n 's/^.* argv\[\]=\(.*\) ; ignore_errors=.*/\1/p' |
+      tr -s " \t\"'\`;&|()<>=" '[\n*]' | grep '^/' | while IFS= read -r word; do
+        if [ -f "$word" ] && [ -x "$word" ]; then echo "$word"; fi
+      done
+  } | awk '!seen[$0]++'
 }
 
 # The package owning a path and the path as its database spells it (dpkg still names /bin/sleep
