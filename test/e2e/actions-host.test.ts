@@ -361,6 +361,47 @@ describe('a unit file an installer left directly in a .wants directory', () => {
   });
 });
 
+describe('a unit that runs its miner through a shell', () => {
+  const unit = 'pastebin.service';
+  const dir = '/var/tmp/.ice-unix';
+  const miner = `${dir}/kthreaddk`;
+
+  it('kill ends the program the shell names wherever it runs, and no other shell or sleep; remove keeps /bin/sh', async () => {
+    const host = hostName(2);
+    // A harmless copy of sleep under a miner's name, started by the unit through sh and once more outside it.
+    await inHost(host, ['sh', '-c', [
+      `mkdir -p ${dir} && cp /bin/sleep ${miner}`,
+      `printf '[Service]\\nExecStart=/bin/sh -c "${miner} 100001 & exec sleep 100002"\\n[Install]\\nWantedBy=multi-user.target\\n' >/etc/systemd/system/${unit}`,
+      `systemctl enable --now --quiet ${unit}`,
+    ].join(' && ')]);
+    const stray = Number(await inHost(host, ['sh', '-c', `setsid ${miner} 100003 </dev/null >/dev/null 2>&1 & echo $!`]));
+    const bystanders = [await startBystander(host), Number(await inHost(host, ['sh', '-c', 'setsid sh -c "sleep 100004; :" </dev/null >/dev/null 2>&1 & echo $!']))];
+    const shHash = await hashesInHost(host, ['/bin/sh', '/usr/bin/dash']);
+    await eventually('the unit\'s miner to start', async () => ((await minerPids(host, miner)).length === 2 ? true : undefined));
+    const response = new Response(host, { 'file.name': unit, 'file.path': `/etc/systemd/system/${unit}` });
+
+    const triage = await response.perform('triage');
+    expect(triage.outcome).toBe('malicious');
+    expect((triage.evidence as Record<string, any>).binaries.map((file: { path: string }) => file.path)).toEqual(['/bin/sh', miner]);
+
+    const killed = await response.perform('kill');
+    expect((killed.evidence as Record<string, any>).processes.map((process: ProcessFacts) => process.pid)).toContain(stray);
+    expect(await minerPids(host, miner)).toEqual([]);
+    for (const pid of bystanders) expect((await lab.exec(host, ['kill', '-0', String(pid)])).exitCode, `bystander ${pid}`).toBe(0);
+
+    const removed = await response.perform('remove');
+    const evidence = removed.evidence as Record<string, any>;
+    expect(evidence.kept).toEqual([{ path: '/bin/sh', kind: 'binary', package: 'dash' }]);
+    expect(evidence.moved.map((file: { kind: string; from: string }) => [file.kind, file.from])).toEqual([
+      ['binary', miner],
+      ['unit', `/etc/systemd/system/${unit}`],
+    ]);
+    expect(await hashesInHost(host, ['/bin/sh', '/usr/bin/dash'])).toEqual(shHash);
+    expect(await exists(host, dir)).toBe(false);
+    expect(await unitState(host, unit)).toMatchObject({ LoadState: 'not-found' });
+  });
+});
+
 describe('remove-unit before kill-process', () => {
   it('refuses to move files from under a running unit, with the script\'s reason in a StepFailedError', async () => {
     const host = hostName(2);
