@@ -229,6 +229,21 @@ describe('other footholds of the campaigns', () => {
   });
 });
 
+describe('scan without yara', () => {
+  it('says yara is missing on the host and still reports everything else', async () => {
+    await inHost('chmod a-x /usr/bin/yara');
+    try {
+      const { findings, evidence, summary } = await runScan();
+      expect(evidence.yara).toBe('missing');
+      expect(summary).toMatch(/; yara missing$/);
+      expect(ofKind(findings, 'yara')).toEqual([]);
+      expect(pathsOf(findings, 'miner_process')).toEqual(['/root/c3pool/xmrig']);
+    } finally {
+      await inHost('chmod a+x /usr/bin/yara');
+    }
+  });
+});
+
 describe('scan after remediation', () => {
   it('no longer reports the miner process, its pool connection or the rule unit once they are gone; the other traces stay', async () => {
     await inHost(

@@ -52,6 +52,7 @@ for file in /etc/profile /etc/profile.d/* /etc/bash.bashrc /etc/rc.local; do
 done
 for home in $(cut -d: -f6 /etc/passwd | sort -u); do
   [ -d "$home" ] || continue
+  home=${home%/}
   for rc in .profile .bashrc .bash_profile .bash_login .zshrc; do
     [ -f "$home/$rc" ] && first_read "$home/$rc" && grep_findings login_script "$login" "$home/$rc"
   done
