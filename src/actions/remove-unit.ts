@@ -55,6 +55,7 @@ export const removeUnit: ActionDefinition<Record<string, never>> = {
     const evidence = {
       quarantine,
       manifest: `${quarantine}/MANIFEST.sha256`,
+      ...(records.has('unmasked') ? { unmasked: records.get('unmasked') } : {}),
       moved,
       unlocked: records.groups('unlocked').map(({ value, fields }) => ({ path: value, attrs: fields.attrs })),
       kept,

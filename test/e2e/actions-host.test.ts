@@ -123,8 +123,11 @@ class Response {
     return { step, action, context };
   }
 
-  async perform(id: string): Promise<StepResult> {
-    const { step, action, context } = this.#step(id);
+  /** Runs a step, optionally with other params than the playbook gives it (planned afresh). */
+  async perform(id: string, params?: unknown): Promise<StepResult> {
+    const planned = this.#step(id);
+    const { action, context } = planned;
+    const step = params === undefined ? planned.step : { ...planned.step, params, commands: action.plan(action.params.parse(params), context) };
     const started = performance.now();
     const result = await performStep(step, action, context, this.io);
     (measured[id] ??= []).push(Math.round(performance.now() - started));
@@ -399,6 +402,37 @@ describe('a unit that runs its miner through a shell', () => {
     expect(await hashesInHost(host, ['/bin/sh', '/usr/bin/dash'])).toEqual(shHash);
     expect(await exists(host, dir)).toBe(false);
     expect(await unitState(host, unit)).toMatchObject({ LoadState: 'not-found' });
+  });
+});
+
+describe('kill with mask: true, then remove', () => {
+  const unit = 'xvf.service';
+  const unitFile = `/usr/local/lib/systemd/system/${unit}`;
+  const program = '/opt/xvf/xvf';
+
+  it('masks a unit whose file is outside /etc, and remove lifts the mask to find and quarantine its program', async () => {
+    const host = hostName(2);
+    await inHost(host, ['sh', '-c', [
+      `mkdir -p /usr/local/lib/systemd/system /opt/xvf && cp /bin/sleep ${program}`,
+      `printf '[Service]\\nExecStart=${program} 100005\\nRestart=always\\n[Install]\\nWantedBy=multi-user.target\\n' >${unitFile}`,
+      `systemctl enable --now --quiet ${unit}`,
+    ].join(' && ')]);
+    const sha256 = (await hashesInHost(host, [program]))[program];
+    const response = new Response(host, { 'file.name': unit, 'file.path': unitFile });
+
+    const killed = await response.perform('kill', { signal: 'KILL', mask: true });
+    expect(killed.evidence).toMatchObject({ after: { enabled: 'masked' }, masked: expect.stringContaining('/dev/null') });
+    expect(await unitState(host, unit)).toMatchObject({ LoadState: 'masked', ActiveState: 'inactive' });
+    expect(await minerPids(host, program)).toEqual([]);
+    expect(await response.holds('kill')).toBe(true);
+
+    const removed = await response.perform('remove');
+    const evidence = removed.evidence as Record<string, any>;
+    expect(evidence.unmasked).toContain(`/etc/systemd/system/${unit}`);
+    expect(evidence.moved.map((file: { kind: string; from: string }) => [file.kind, file.from])).toEqual([['binary', program], ['unit', unitFile]]);
+    expect(Object.values(await hashesInHost(host, [`${response.quarantine}/files${program}`]))).toEqual([sha256]);
+    expect(await unitState(host, unit)).toMatchObject({ LoadState: 'not-found' });
+    expect(await response.holds('remove')).toBe(true);
   });
 });
 

@@ -76,6 +76,13 @@ sweep() {
   if rmdir -- "$1" 2>/dev/null; then emit removed_dir "$1"; fi
 }
 
+# A masked unit hides its programs from systemd: lift the mask (recorded) so that they are found.
+# The unit is stopped, and its files are about to leave.
+if [ "$(unit_prop "$unit" LoadState)" = masked ]; then
+  said=$(systemctl unmask -- "$unit" 2>&1) || fail "cannot unmask $unit: $said" 1
+  emit unmasked "$said"
+fi
+
 # The programs first and the unit file last: a run cut short leaves the unit loaded, so the next
 # run still learns from systemd which programs it ran.
 fragment=$(unit_prop "$unit" FragmentPath)

@@ -52,6 +52,12 @@ describe('remove-unit results', () => {
     expect(result.summary).toBe('nothing of moneroocean_miner.service was left to quarantine; systemd does not load it');
   });
 
+  it('a mask it lifted to find the unit\'s programs is evidence', () => {
+    const evidence = interpret([`quarantine=${Q}`, 'unmasked=Removed "/etc/systemd/system/xvf.service".', 'load_state=not-found', 'done=1']).evidence;
+    expect(evidence).toMatchObject({ unmasked: 'Removed "/etc/systemd/system/xvf.service".' });
+    expect(interpret(SECOND_RUN).evidence).not.toHaveProperty('unmasked');
+  });
+
   it('a link is recorded with its target and no hash', () => {
     const link = ['moved=wants', 'moved.from=/etc/systemd/system/multi-user.target.wants/x.service', `moved.to=${Q}/files/etc/systemd/system/multi-user.target.wants/x.service`, 'moved.link=/etc/systemd/system/x.service'];
     const evidence = interpret([...link, ...SECOND_RUN]).evidence as Record<string, any>;
