@@ -36,7 +36,7 @@ function factsFrom(records: Records, unit: string) {
     wants: filesFrom(records, 'wants'),
     copies: filesFrom(records, 'copy'),
     binaries: filesFrom(records, 'binary'),
-    configs: records.groups('config.path', 'config.').map(({ value }) => value),
+    configs: records.all('config.path'),
     pools: records.all('config.pool'),
     processes,
     poolConnections,
