@@ -1,39 +1,38 @@
-import type { ProgressEvent } from '../engine/run.js';
+import type { ProgressEvent } from '../engine/runtime.js';
 import { formatDuration } from '../plan/render.js';
 
-/** Live progress of a run, one line an event, for a person watching the terminal. */
-export function progressPrinter(write: (text: string) => void, total: number): (event: ProgressEvent) => void {
+/** Live progress of runs, one line an event, for a person watching the terminal. */
+export function progressPrinter(write: (text: string) => void): (event: ProgressEvent) => void {
   const started = new Map<string, number>();
-  const position = new Map<string, number>();
-  const label = (id: string) => {
-    if (!position.has(id)) position.set(id, position.size + 1);
-    return `[${position.get(id)}/${total}] ${id}`;
-  };
   return (event) => {
+    const where = event.kind === 'finished' ? event.run : `${event.run} ${event.step.id}`;
     switch (event.kind) {
       case 'step':
-        started.set(event.step.id, Date.now());
-        write(`  ${label(event.step.id)}: running ${event.step.action}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''} …\n`);
+        started.set(where, Date.now());
+        write(`  ${where}: running ${event.step.action}${event.attempt > 1 ? ` (attempt ${event.attempt})` : ''} …\n`);
         break;
       case 'result': {
-        const took = Date.now() - (started.get(event.step.id) ?? Date.now());
-        write(`  ${label(event.step.id)}: ${event.result.outcome}${event.result.changed ? '' : ' (nothing changed)'}: ${event.result.summary} (${(took / 1000).toFixed(1)}s)\n`);
+        const took = (Date.now() - (started.get(where) ?? Date.now())) / 1000;
+        write(`  ${where}: ${event.result.outcome}${event.result.changed ? '' : ' (nothing changed)'}: ${event.result.summary} (${took.toFixed(1)}s)\n`);
         break;
       }
       case 'failed':
-        write(`  ${label(event.step.id)}: FAILED: ${event.message}${event.retryable ? '' : ' (not retryable)'}\n`);
+        write(`  ${where}: FAILED: ${event.message}${event.retryable ? '' : ' (not retryable)'}\n`);
+        break;
+      case 'settled':
+        write(`  ${where}: found started before a restart: verify says its effect is ${event.inPlace ? 'in place: not run again' : 'not in place: running it again'}\n`);
         break;
       case 'approval':
-        write(`  ${label(event.step.id)}: waiting for approval (${event.count} of ${event.roles.join(' or ') || 'any approver'})\n`);
+        write(`  ${where}: waiting for approval (${event.count} of ${event.roles.join(' or ') || 'any approver'}, until ${event.expiresAt})\n`);
         break;
       case 'decision':
-        write(`  ${label(event.step.id)}: ${event.decision} by ${event.by}\n`);
+        write(`  ${where}: ${event.decision} by ${event.by}\n`);
         break;
       case 'retry':
-        write(`  ${label(event.step.id)}: retry ${event.attempt} in ${formatDuration(event.delayMs)}\n`);
+        write(`  ${where}: retry ${event.attempt} in ${formatDuration(event.delayMs)}\n`);
         break;
       case 'finished':
-        write(`  finished: ${event.status}${event.context.escalation ? `, escalated (${event.context.escalation.reason} at ${event.context.escalation.step})` : ''}\n`);
+        write(`  ${where}: finished: ${event.status}\n`);
         break;
     }
   };

@@ -2,7 +2,7 @@ import { initialTransition, transition } from 'xstate';
 import { INTENT_TYPES, type PlaybookMachine, type RunContext, type RunEvent, type RunIntent } from '../playbook/compile.js';
 
 /** A run's machine state as stored: plain JSON, restorable with `machine.resolveState`. */
-export type MachineSnapshot = ReturnType<PlaybookMachine['getPersistedSnapshot']>;
+export type MachineSnapshot = { status: string; value: unknown; context: RunContext } & Record<string, unknown>;
 
 export interface Transition {
   snapshot: MachineSnapshot;
@@ -17,7 +17,7 @@ function toTransition(machine: PlaybookMachine, next: ReturnType<typeof initialT
   const intents = actions
     .filter((action) => INTENT_TYPES.has(action.type as RunIntent['type']))
     .map((action) => ({ type: action.type, params: action.params }) as RunIntent);
-  return { snapshot: machine.getPersistedSnapshot(snapshot) as MachineSnapshot, state: snapshot.value, context: snapshot.context, intents };
+  return { snapshot: machine.getPersistedSnapshot(snapshot) as unknown as MachineSnapshot, state: snapshot.value, context: snapshot.context, intents };
 }
 
 /** The first state of a run and what the runtime must do there. Pure: nothing is executed. */

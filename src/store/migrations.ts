@@ -12,7 +12,7 @@ export const MIGRATIONS: readonly string[] = [
     status TEXT NOT NULL CHECK (status IN ('active', 'done', 'aborted', 'failed')),
     plan TEXT NOT NULL,
     plan_hash TEXT NOT NULL,
-    playbook_file TEXT NOT NULL,
+    playbook TEXT NOT NULL,
     snapshot TEXT NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,

@@ -3,42 +3,47 @@ import { readAlerts } from '../../alert/intake.js';
 import type { ApprovalDesk } from '../../approvals/approval.js';
 import { eligibleVotes, pregrantedDesk } from '../../approvals/pregranted-desk.js';
 import { terminalDesk } from '../../approvals/terminal-desk.js';
-import { FileJournal, type Journal } from '../../audit/journal.js';
 import type { Config } from '../../config/config.js';
 import { isSoarError, SoarError } from '../../errors.js';
-import { executeRun, type RunReport } from '../../engine/run.js';
+import { completed, reportText, runReport } from '../../engine/report.js';
+import { runToEnd } from '../../engine/runner.js';
 import { buildPlan, type Plan } from '../../plan/plan.js';
 import { loadPlaybook } from '../../playbook/load.js';
-import { SshFleet } from '../../transport/ssh/fleet.js';
+import type { ApprovalRow } from '../../store/store.js';
 import { EXIT, parseCommandArgs, UsageError, writeJson, type CliCommand, type Io } from '../command.js';
-import { configFrom, DEFAULT_PLAYBOOK } from '../defaults.js';
+import { DEFAULT_PLAYBOOK } from '../defaults.js';
 import { progressPrinter } from '../progress.js';
+import { openSession, type Session } from '../session.js';
 
 export const runCommand: CliCommand = {
   name: 'run',
   summary: 'Respond to an alert: run the playbook on the host over SSH, with approval gates',
-  help: `Usage: soar run --alert FILE [--config FILE] [--playbook FILE] [--approve-as NAME]... [--reason TEXT]
-                [--audit FILE] [--json]
+  help: `Usage: soar run --alert FILE [--config FILE] [--playbook FILE] [--store FILE]
+                [--approve-as NAME]... [--reason TEXT] [--json]
 
-Plans the response (as soar plan does), then runs it on the alert's host over SSH with pinned
-host keys. Each approval gate shows the step's exact commands and asks at the terminal, unless
---approve-as names analysts who approve every gate they are eligible for (config approvers and
-roles; the reason is --reason). Every decision, command and result is appended to the audit file.
+Plans the response (as soar plan does), records the run in the store, then runs it on the
+alert's host over SSH with pinned host keys. At each approval gate:
+  --approve-as NAME   the named analysts approve every gate they are eligible for (config
+                      approvers and roles; repeat for n-of-m gates), with --reason TEXT;
+  at a terminal       you are shown the step's exact commands and asked;
+  otherwise           the run waits for soar approve / soar deny from anyone, until the gate expires.
+An alert that already has a run is not run twice: its run is resumed. Every transition,
+decision, command and result is in the store's audit trail (soar audit show RUN).
 
 Options:
   --alert FILE        alert JSON (document, hit, search response or Kibana webhook body)
   --config FILE       inventory and settings (default: $SOAR_CONFIG, else ./soar.yaml)
   --playbook FILE     playbook YAML (default: the bundled mining-service playbook)
+  --store FILE        the SQLite store (default: $SOAR_STORE, else ./soar.db)
   --approve-as NAME   approve gates as this analyst (repeat for n-of-m gates)
   --reason TEXT       the reason recorded with --approve-as approvals
-  --audit FILE        audit trail, JSON Lines, hash-chained (default: $SOAR_AUDIT, else ./soar-audit.jsonl)
-  --json              print the run report as JSON (progress still goes to stderr)
+  --json              print the run reports as JSON (progress goes to stderr)
 
 Exit status: 0 response completed (contained, false positive, or nothing found), 1 the run ended
 escalated (a step failed, an approval was denied or expired) or failed, 2 usage, 3 input refused.
 
 Example:
-  soar run --alert alert.json --config soar.yaml --approve-as alice --reason "INC-4411, miner confirmed"
+  soar run --alert alert.json --config soar.yaml --approve-as alice --reason "INC-4411: miner confirmed"
 `,
   async run(args, io) {
     const { values } = parseCommandArgs(
@@ -47,9 +52,9 @@ Example:
         alert: { type: 'string' },
         config: { type: 'string' },
         playbook: { type: 'string' },
+        store: { type: 'string' },
         'approve-as': { type: 'string', multiple: true },
         reason: { type: 'string' },
-        audit: { type: 'string' },
         json: { type: 'boolean', default: false },
       },
       { min: 0, max: 0 },
@@ -57,39 +62,34 @@ Example:
     if (!values.alert) throw new UsageError('--alert FILE is required');
     const approvers = values['approve-as'] ?? [];
     if (approvers.length > 0 && !values.reason) throw new UsageError('--approve-as needs --reason TEXT: every approval is recorded with why');
-    const journal = new FileJournal(values.audit ?? (process.env.SOAR_AUDIT || 'soar-audit.jsonl'));
+    const session = await openSession({ config: values.config, store: values.store, progress: progressPrinter(io.stderr) });
     try {
-      const [{ config }, playbook] = await Promise.all([configFrom(values.config), loadPlaybook(values.playbook ?? DEFAULT_PLAYBOOK, ACTIONS)]);
-      const alerts = await refusedIntoJournal(journal, () => readAlerts(values.alert!));
-      const reports: RunReport[] = [];
+      const playbook = await loadPlaybook(values.playbook ?? DEFAULT_PLAYBOOK, ACTIONS);
+      const alerts = await refusedIntoAudit(session, () => readAlerts(values.alert!));
+      const reports = [];
       for (const alert of alerts) {
-        const plan = await refusedIntoJournal(journal, async () => checkReachable(buildPlan({ alert, playbook, config, actions: ACTIONS })));
-        const desk = approvers.length > 0 ? checkedPregrantedDesk(config, plan, approvers, values.reason!) : interactiveDesk(config, plan, io);
-        io.stderr(`soar run ${plan.runId}: ${plan.target.unit} on ${plan.target.host.name} (playbook ${plan.playbook.id}, plan ${plan.hash.slice(0, 12)})\n`);
-        const fleet = new SshFleet(config);
-        try {
-          reports.push(
-            await executeRun({ plan, playbook, config, actions: ACTIONS, journal, desk, hosts: fleet, progress: progressPrinter(io.stderr, plan.steps.length) }),
-          );
-        } finally {
-          await fleet.close();
-        }
+        const plan = await refusedIntoAudit(session, async () => checkReachable(buildPlan({ alert, playbook, config: session.config, actions: ACTIONS })));
+        const desk = approvers.length > 0 ? checkedPregrantedDesk(session.config, plan, approvers, values.reason!) : interactiveDesk(session.config, plan);
+        const { runId, created } = session.runtime.start(plan, playbook);
+        io.stderr(`soar run ${runId}: ${plan.target.unit} on ${plan.target.host.name} (playbook ${plan.playbook.id}, plan ${plan.hash.slice(0, 12)})${created ? '' : ': this alert already has this run; resuming it'}\n`);
+        await runToEnd(session.runtime, runId, { config: session.config, desk, onWaiting: waitingNotice(io) });
+        reports.push(runReport(session.store, runId));
       }
-      if (values.json) writeJson(io, reports.map(reportJson));
+      if (values.json) writeJson(io, reports);
       else for (const report of reports) io.stdout(reportText(report));
-      return reports.every((report) => report.status === 'done' && !report.context.escalation) ? EXIT.ok : EXIT.failed;
+      return reports.every(completed) ? EXIT.ok : EXIT.failed;
     } finally {
-      journal.close();
+      await session.close();
     }
   },
 };
 
-/** Refused input (bad alert, alert not taken, unknown host) is recorded, then reported. */
-async function refusedIntoJournal<T>(journal: Journal, work: () => Promise<T>): Promise<T> {
+/** Refused input (bad alert, alert not taken, unknown host) is audited, then reported. */
+async function refusedIntoAudit<T>(session: Session, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (isSoarError(error)) journal.append({ run: '-', kind: 'input.refused', actor: 'soar', data: error.toJSON() });
+    if (isSoarError(error)) session.store.transaction(() => session.store.appendAudit({ run: '-', kind: 'input.refused', actor: 'soar', data: error.toJSON() }));
     throw error;
   }
 }
@@ -117,21 +117,17 @@ function checkedPregrantedDesk(config: Config, plan: Plan, analysts: string[], r
   return pregrantedDesk(config, analysts, reason);
 }
 
-function interactiveDesk(config: Config, plan: Plan, io: Io): ApprovalDesk {
-  if (!process.stdin.isTTY && plan.steps.some((step) => step.approval)) {
-    throw new UsageError('this playbook has approval gates: run at a terminal to be asked, or give --approve-as NAME --reason TEXT');
-  }
+/** At a terminal, ask; elsewhere no desk: decisions come from soar approve / soar deny. */
+function interactiveDesk(config: Config, plan: Plan): ApprovalDesk | undefined {
+  if (!process.stdin.isTTY) return undefined;
   return terminalDesk(config, { input: process.stdin, output: process.stderr }, plan.host?.user ?? 'root');
 }
 
-function reportJson(report: RunReport) {
-  return { runId: report.runId, status: report.status, outcomes: report.context.outcomes, escalation: report.context.escalation, failures: report.context.failures, results: Object.fromEntries(report.results), case: report.case };
-}
-
-function reportText(report: RunReport): string {
-  const lines = [`Run ${report.runId}: ${report.status}${report.context.escalation ? `, escalated: ${report.context.escalation.reason} at step ${report.context.escalation.step}${report.context.escalation.detail ? ` (${report.context.escalation.detail})` : ''}` : ''}`];
-  for (const [step, result] of report.results) lines.push(`  ${step.padEnd(10)} ${result.outcome.padEnd(15)} ${result.summary}`);
-  for (const [step, failure] of Object.entries(report.context.failures)) if (!report.results.has(step)) lines.push(`  ${step.padEnd(10)} ${'failed'.padEnd(15)} ${failure.message}`);
-  if (report.case) lines.push(`  case: ${report.case.title}`);
-  return `${lines.join('\n')}\n`;
+export function waitingNotice(io: Io): (approval: ApprovalRow) => void {
+  return (approval) =>
+    io.stderr(
+      `  ${approval.run} ${approval.step}: waiting for ${approval.count} approval(s) until ${approval.expiresAt}; review with\n` +
+        `    soar status ${approval.run}\n  then decide with\n` +
+        `    soar approve ${approval.run} ${approval.step} --as NAME --reason TEXT --hash ${approval.stepHash}\n`,
+    );
 }

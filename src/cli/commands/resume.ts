@@ -1,0 +1,44 @@
+import { completed, reportText, runReport } from '../../engine/report.js';
+import { runToEnd } from '../../engine/runner.js';
+import { EXIT, parseCommandArgs, writeJson, type CliCommand } from '../command.js';
+import { progressPrinter } from '../progress.js';
+import { openSession } from '../session.js';
+import { waitingNotice } from './run.js';
+
+export const resumeCommand: CliCommand = {
+  name: 'resume',
+  summary: 'Carry on every unfinished run after a restart: settle interrupted steps, fire due deadlines',
+  help: `Usage: soar resume [--store FILE] [--config FILE] [--wait] [--json]
+
+Resumes every active run in the store. A step that was running when the runner stopped is
+settled first with its action's read-only verify (its effect in place: not run again); approval
+expiries and retries that fell due while nothing ran fire now. Without --wait, runs that need
+an analyst's decision are left waiting (decide with soar approve / soar deny, then resume again).
+
+Example:
+  soar resume --config soar.yaml
+`,
+  async run(args, io) {
+    const { values } = parseCommandArgs(args, { store: { type: 'string' }, config: { type: 'string' }, wait: { type: 'boolean', default: false }, json: { type: 'boolean', default: false } }, { min: 0, max: 0 });
+    const session = await openSession({ config: values.config, store: values.store, progress: progressPrinter(io.stderr) });
+    try {
+      const runs = session.store.runs({ status: 'active' });
+      if (runs.length === 0) io.stderr('no unfinished runs\n');
+      const notice = waitingNotice(io);
+      await Promise.all(
+        runs.map(async (run) => {
+          if (values.wait) return runToEnd(session.runtime, run.id, { config: session.config, onWaiting: notice });
+          const state = await session.runtime.drive(run.id);
+          if (state === 'waiting') for (const approval of session.store.approvals({ run: run.id, state: 'pending' })) notice(approval);
+          return state;
+        }),
+      );
+      const reports = runs.map((run) => runReport(session.store, run.id));
+      if (values.json) writeJson(io, reports);
+      else for (const report of reports) io.stdout(reportText(report));
+      return reports.every((report) => report.status === 'active' || completed(report)) ? EXIT.ok : EXIT.failed;
+    } finally {
+      await session.close();
+    }
+  },
+};

@@ -1,0 +1,58 @@
+import type { StepResult } from '../actions/action.js';
+import type { SocCase } from '../escalation/case.js';
+import type { RunContext } from '../playbook/compile.js';
+import type { RunState, Store } from '../store/store.js';
+
+export interface RunReport {
+  runId: string;
+  status: RunState;
+  host: string;
+  unit: string;
+  outcomes: RunContext['outcomes'];
+  escalation: RunContext['escalation'];
+  failures: RunContext['failures'];
+  results: Record<string, StepResult>;
+  case: SocCase | undefined;
+}
+
+/** What a run did, read back from the store (its snapshot and its audit records). */
+export function runReport(store: Store, runId: string): RunReport {
+  const run = store.run(runId)!;
+  const results: Record<string, StepResult> = {};
+  let built: SocCase | undefined;
+  for (const record of store.audit.records(runId)) {
+    const data = record.data as { step?: string; inPlace?: boolean } & StepResult;
+    if (record.kind === 'step.result' || (record.kind === 'step.settled' && data.inPlace)) {
+      results[data.step!] = { outcome: data.outcome, summary: data.summary, changed: data.changed, evidence: data.evidence };
+    }
+    if (record.kind === 'case.built') built = record.data as SocCase;
+  }
+  const { context } = run.snapshot;
+  return {
+    runId,
+    status: run.status,
+    host: run.host,
+    unit: run.plan.target.unit,
+    outcomes: context.outcomes,
+    escalation: context.escalation,
+    failures: context.failures,
+    results,
+    case: built,
+  };
+}
+
+/** The run's end as an exit status: 0 the response completed, 1 it ended escalated or failed. */
+export function completed(report: RunReport): boolean {
+  return report.status === 'done' && !report.escalation;
+}
+
+export function reportText(report: RunReport): string {
+  const escalation = report.escalation;
+  const lines = [
+    `Run ${report.runId} (${report.unit} on ${report.host}): ${report.status}${escalation ? `, escalated: ${escalation.reason} at step ${escalation.step}${escalation.detail ? ` (${escalation.detail})` : ''}` : ''}`,
+  ];
+  for (const [step, result] of Object.entries(report.results)) lines.push(`  ${step.padEnd(10)} ${result.outcome.padEnd(15)} ${result.summary}`);
+  for (const [step, failure] of Object.entries(report.failures)) if (!report.results[step]) lines.push(`  ${step.padEnd(10)} ${'failed'.padEnd(15)} ${failure.message}`);
+  if (report.case) lines.push(`  case: ${report.case.title}`);
+  return `${lines.join('\n')}\n`;
+}

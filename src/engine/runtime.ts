@@ -1,0 +1,323 @@
+import type { ActionDefinition, PlanContext, StepResult } from '../actions/action.js';
+import { StepFailedError, StepOutcomeUnknownError } from '../actions/failure.js';
+import type { AuditEntry } from '../audit/record.js';
+import { sha256Hex } from '../canonical-json.js';
+import type { Config } from '../config/config.js';
+import { isSoarError, SoarError } from '../errors.js';
+import { buildCase } from '../escalation/case.js';
+import { postCase } from '../escalation/webhook.js';
+import type { Plan, PlannedStep } from '../plan/plan.js';
+import { compilePlaybook, type PlaybookMachine, type RunEvent, type RunIntent } from '../playbook/compile.js';
+import type { Playbook } from '../playbook/load.js';
+import type { IntentRow, RunRow, RunState, Store } from '../store/store.js';
+import type { ExecResult, Transport } from '../transport/transport.js';
+import { faultPoint } from './fault.js';
+import { advanceRun, beginRun } from './machine-steps.js';
+import { performStep, settleStep, type StepIo } from './perform-step.js';
+
+/** How much of a command's output goes into the audit record as text (the sha256 covers all). */
+const AUDIT_OUTPUT_CHARS = 16 * 1024;
+const SOAR = 'soar';
+
+export interface Hosts {
+  transport(hostName: string): Transport;
+  probe(hostName: string): Promise<void>;
+}
+
+export type ProgressEvent =
+  | { kind: 'step'; run: string; step: PlannedStep; attempt: number }
+  | { kind: 'result'; run: string; step: PlannedStep; result: StepResult }
+  | { kind: 'failed'; run: string; step: PlannedStep; message: string; retryable: boolean }
+  | { kind: 'settled'; run: string; step: PlannedStep; inPlace: boolean }
+  | { kind: 'approval'; run: string; step: PlannedStep; count: number; roles: string[]; expiresAt: string }
+  | { kind: 'decision'; run: string; step: PlannedStep; decision: string; by: string }
+  | { kind: 'retry'; run: string; step: PlannedStep; attempt: number; delayMs: number }
+  | { kind: 'finished'; run: string; status: RunState };
+
+export interface RuntimeOptions {
+  store: Store;
+  config: Config;
+  actions: ReadonlyMap<string, ActionDefinition>;
+  hosts: Hosts;
+  progress?: (event: ProgressEvent) => void;
+}
+
+/** A run is waiting when nothing can happen until a decision arrives or a deadline falls due. */
+export type DriveResult = RunState | 'waiting';
+
+export class RunNotFoundError extends SoarError {
+  constructor(run: string) {
+    super('RUN_NOT_FOUND', `no run ${run} in the store: list runs with soar status`);
+  }
+}
+
+function auditOutput(text: string): { sha256: string; text: string; cut: boolean } {
+  return { sha256: sha256Hex(text), text: text.slice(0, AUDIT_OUTPUT_CHARS), cut: text.length > AUDIT_OUTPUT_CHARS };
+}
+
+function auditResult(result: ExecResult) {
+  const { stdout, stderr, ...rest } = result;
+  return { ...rest, stdout: auditOutput(stdout), stderr: auditOutput(stderr) };
+}
+
+/**
+ * The durable runtime. The machine decides (pure transitions); every transition commits the
+ * snapshot, the intents it emitted and its audit records in one transaction before anything is
+ * acted on; intents are then carried out and their results fed back as events. A runner that
+ * dies at any point resumes from the store: a step found started but not finished is settled
+ * with its action's verify before anything runs again.
+ */
+export class Runtime {
+  readonly #options: RuntimeOptions;
+  readonly #machines = new Map<string, PlaybookMachine>();
+
+  constructor(options: RuntimeOptions) {
+    this.#options = options;
+  }
+
+  get store(): Store {
+    return this.#options.store;
+  }
+
+  /** Records a new run and its first transition; an alert that already has a run is not run twice. */
+  start(plan: Plan, playbook: Playbook): { runId: string; created: boolean } {
+    const machine = this.#machine(plan.runId, playbook);
+    const first = beginRun(machine);
+    const created = this.store.transaction(() => {
+      const inserted = this.store.insertRun({
+        id: plan.runId,
+        alertId: plan.alert.id,
+        playbookId: plan.playbook.id,
+        host: plan.target.host.name,
+        plan,
+        planHash: plan.hash,
+        playbook,
+        snapshot: first.snapshot,
+      });
+      if (!inserted) return false;
+      this.store.addIntents(plan.runId, first.intents);
+      this.#audit(plan.runId, 'run.started', { plan: plan.hash, playbook: plan.playbook, alert: plan.alert, target: plan.target, host: plan.host, state: first.state });
+      return true;
+    });
+    faultPoint('run.started');
+    return { runId: plan.runId, created };
+  }
+
+  run(runId: string): RunRow {
+    const run = this.store.run(runId);
+    if (!run) throw new RunNotFoundError(runId);
+    return run;
+  }
+
+  /**
+   * Applies an event to a run inside the caller's transaction: the new snapshot, its intents and
+   * the transition's audit record commit together.
+   */
+  applyEvent(runId: string, event: RunEvent): void {
+    const run = this.run(runId);
+    if (run.status !== 'active') return;
+    const next = advanceRun(this.#machine(runId, run.playbook), run.snapshot, event);
+    const finished = next.intents.find((intent): intent is Extract<RunIntent, { type: 'runFinished' }> => intent.type === 'runFinished');
+    this.store.saveSnapshot(runId, next.snapshot, finished ? finished.params.status : 'active');
+    this.store.addIntents(runId, next.intents);
+    this.#audit(runId, 'transition', { event, to: next.state, intents: next.intents });
+  }
+
+  /** Carries out a run's intents until it finishes or has to wait for a decision or a deadline. */
+  async drive(runId: string): Promise<DriveResult> {
+    for (;;) {
+      this.fireDeadlines(new Date(), runId);
+      const run = this.run(runId);
+      const [next] = this.store.openIntents(runId);
+      if (!next) return run.status === 'active' ? 'waiting' : run.status;
+      await this.#carryOut(run, next);
+    }
+  }
+
+  /** Turns every deadline due by `at` into its event (approval expiry, retry due), durably. */
+  fireDeadlines(at: Date, runId?: string): void {
+    for (const deadline of this.store.dueDeadlines(at, runId)) {
+      this.store.transaction(() => {
+        if (this.store.closeDeadlines(deadline.run, deadline.step, deadline.event) === 0) return;
+        if (deadline.event === 'APPROVAL.EXPIRED') {
+          const approval = this.store.approval(deadline.run, deadline.step);
+          if (approval?.state !== 'pending') return;
+          this.store.setApprovalState(approval.id, 'expired');
+          this.#audit(deadline.run, 'approval.expired', { step: deadline.step, stepHash: approval.stepHash, expiresAt: approval.expiresAt });
+        }
+        this.applyEvent(deadline.run, { type: deadline.event, step: deadline.step });
+      });
+      faultPoint(deadline.event === 'APPROVAL.EXPIRED' ? 'approval.expired' : 'transition');
+    }
+  }
+
+  /** Audits (in the caller's transaction) on behalf of a run. */
+  audit(runId: string, kind: string, data: unknown, actor = SOAR): void {
+    this.#audit(runId, kind, data, actor);
+  }
+
+  #audit(run: string, kind: string, data: unknown, actor = SOAR): void {
+    const entry: AuditEntry = { run, kind, actor, data };
+    this.store.appendAudit(entry);
+  }
+
+  /** A write outside any other transaction: committed (and fault-pointed) before returning. */
+  #commit(run: string, kind: string, data: unknown, extra?: () => void): void {
+    this.store.transaction(() => {
+      this.#audit(run, kind, data);
+      extra?.();
+    });
+    faultPoint(kind);
+  }
+
+  #machine(runId: string, playbook: Playbook): PlaybookMachine {
+    let machine = this.#machines.get(runId);
+    if (!machine) {
+      machine = compilePlaybook(playbook);
+      this.#machines.set(runId, machine);
+    }
+    return machine;
+  }
+
+  async #carryOut(run: RunRow, row: IntentRow): Promise<void> {
+    const { intent } = row;
+    const progress = this.#options.progress;
+    if (intent.type === 'runFinished') {
+      this.#commit(run.id, 'run.finished', { status: intent.params.status, outcomes: run.snapshot.context.outcomes, escalation: run.snapshot.context.escalation }, () =>
+        this.store.markIntent(row.id, 'done'),
+      );
+      progress?.({ kind: 'finished', run: run.id, status: intent.params.status });
+      return;
+    }
+    const step = run.plan.steps.find((planned) => planned.id === intent.params.step)!;
+    switch (intent.type) {
+      case 'requestApproval': {
+        const expiresAt = new Date(Date.now() + intent.params.expiresInMs);
+        this.#commit(run.id, 'approval.requested', { step: step.id, stepHash: step.hash, count: intent.params.count, roles: intent.params.roles, expiresAt: expiresAt.toISOString(), commands: step.commands }, () => {
+          if (this.store.openApproval({ run: run.id, step: step.id, stepHash: step.hash, count: intent.params.count, roles: intent.params.roles, expiresAt: expiresAt.toISOString() })) {
+            this.store.addDeadline(run.id, step.id, 'APPROVAL.EXPIRED', expiresAt);
+          }
+          this.store.markIntent(row.id, 'done');
+        });
+        progress?.({ kind: 'approval', run: run.id, step, count: intent.params.count, roles: intent.params.roles, expiresAt: expiresAt.toISOString() });
+        return;
+      }
+      case 'scheduleRetry': {
+        const dueAt = new Date(Date.now() + intent.params.delayMs);
+        this.#commit(run.id, 'retry.scheduled', { step: step.id, attempt: intent.params.attempt, delayMs: intent.params.delayMs, dueAt: dueAt.toISOString() }, () => {
+          this.store.addDeadline(run.id, step.id, 'RETRY.DUE', dueAt);
+          this.store.markIntent(row.id, 'done');
+        });
+        progress?.({ kind: 'retry', run: run.id, step, attempt: intent.params.attempt, delayMs: intent.params.delayMs });
+        return;
+      }
+      case 'runStep':
+      case 'settleStep':
+        await this.#stepIntent(run, row, step, intent);
+        return;
+    }
+  }
+
+  async #stepIntent(run: RunRow, row: IntentRow, step: PlannedStep, intent: Extract<RunIntent, { type: 'runStep' | 'settleStep' }>): Promise<void> {
+    const action = this.#options.actions.get(step.action)!;
+    const context = this.#context(run, step);
+    const io = this.#io(run, step);
+    const progress = this.#options.progress;
+    const finish = (event: RunEvent, kind: string, data: unknown) => {
+      this.#commit(run.id, kind, data, () => {
+        this.store.markIntent(row.id, 'done');
+        this.applyEvent(run.id, event);
+      });
+    };
+
+    // Started before a crash, or its link died: is the effect already in place? Never guess.
+    if (row.state === 'started' || intent.type === 'settleStep') {
+      let settled: StepResult | undefined;
+      try {
+        settled = await settleStep(step, action, context, io);
+      } catch (error) {
+        finish(this.#failureEvent(run, step, error), 'step.failed', this.#failureData(step, error));
+        return;
+      }
+      progress?.({ kind: 'settled', run: run.id, step, inPlace: settled !== undefined });
+      if (settled) {
+        finish({ type: 'STEP.OK', step: step.id, outcome: settled.outcome }, 'step.settled', { step: step.id, inPlace: true, ...settled });
+        return;
+      }
+      if (intent.type === 'settleStep') {
+        finish({ type: 'STEP.FAILED', step: step.id, error: { code: 'NOT_IN_PLACE', message: 'the link died and verify found the effect not in place' }, retryable: true }, 'step.settled', { step: step.id, inPlace: false });
+        return;
+      }
+      this.#commit(run.id, 'step.settled', { step: step.id, inPlace: false, next: 'run again' });
+    }
+
+    const attempt = run.snapshot.context.attempts[step.id] ?? 1;
+    this.#commit(run.id, 'step.started', { step: step.id, action: step.action, attempt, stepHash: step.hash }, () => this.store.markIntent(row.id, 'started'));
+    progress?.({ kind: 'step', run: run.id, step, attempt });
+    let result: StepResult;
+    try {
+      result = await performStep(step, action, context, io);
+    } catch (error) {
+      const event = this.#failureEvent(run, step, error);
+      finish(event, event.type === 'STEP.UNKNOWN' ? 'step.unknown' : 'step.failed', this.#failureData(step, error));
+      return;
+    }
+    finish({ type: 'STEP.OK', step: step.id, outcome: result.outcome }, 'step.result', { step: step.id, ...result });
+    progress?.({ kind: 'result', run: run.id, step, result });
+  }
+
+  #failureEvent(run: RunRow, step: PlannedStep, error: unknown): RunEvent {
+    if (error instanceof StepOutcomeUnknownError) return { type: 'STEP.UNKNOWN', step: step.id };
+    const retryable = isSoarError(error) ? error.retryable : false;
+    const message = error instanceof Error ? error.message : String(error);
+    this.#options.progress?.({ kind: 'failed', run: run.id, step, message, retryable });
+    return { type: 'STEP.FAILED', step: step.id, error: { code: isSoarError(error) ? error.code : 'INTERNAL', message }, retryable };
+  }
+
+  #failureData(step: PlannedStep, error: unknown) {
+    return {
+      step: step.id,
+      code: isSoarError(error) ? error.code : 'INTERNAL',
+      message: error instanceof Error ? error.message : String(error),
+      retryable: isSoarError(error) ? error.retryable : false,
+      evidence: error instanceof StepFailedError ? error.evidence : undefined,
+    };
+  }
+
+  #context(run: RunRow, step: PlannedStep): PlanContext {
+    return { target: run.plan.target, config: this.#options.config, runId: run.id, timeoutMs: step.timeoutMs, alertTime: run.plan.alert.timestamp };
+  }
+
+  #io(run: RunRow, step: PlannedStep): StepIo {
+    const hostName = run.plan.target.host.name;
+    return {
+      host: this.#options.hosts.transport(hostName),
+      probe: () => this.#options.hosts.probe(hostName),
+      deliver: async (planned) => {
+        const severity = (step.params as { severity?: string }).severity ?? 'high';
+        const results = new Map(
+          this.store.audit
+            .records(run.id)
+            .filter((record) => record.kind === 'step.result' || (record.kind === 'step.settled' && (record.data as { inPlace: boolean }).inPlace))
+            .map((record) => [(record.data as { step: string }).step, record.data as StepResult]),
+        );
+        const current = this.run(run.id);
+        const soc = buildCase(current.plan, current.snapshot.context, results, severity);
+        this.#commit(run.id, 'case.built', soc);
+        if (planned.where === 'audit') return undefined;
+        try {
+          return await postCase(this.#options.config, planned.request.url, soc, step.timeoutMs);
+        } catch (error) {
+          throw new StepFailedError(`${planned.purpose}: ${isSoarError(error) ? error.message : String((error as Error).cause ?? error)}`, { retryable: true, cause: error });
+        }
+      },
+      observe: (event) => {
+        if (event.phase === 'sending') {
+          this.#commit(run.id, 'command.sent', { step: step.id, purpose: event.purpose, argv: event.command.argv, stdin: event.command.stdin === undefined ? undefined : auditOutput(event.command.stdin) });
+        } else {
+          this.#commit(run.id, 'command.returned', { step: step.id, purpose: event.purpose, result: auditResult(event.result) });
+        }
+      },
+    };
+  }
+}
