@@ -1,0 +1,54 @@
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
+import { SoarError } from '../errors.js';
+import { readAuditHead, type AuditHead } from './head.js';
+import type { TrailRecord } from './verify.js';
+
+/** A store's whole audit trail as it is on disk, read for review: nothing is written. */
+export interface StoredTrail {
+  records: TrailRecord[];
+  head: AuditHead | undefined;
+}
+
+const TEXT_COLUMNS = ['time', 'run', 'kind', 'actor', 'prev', 'hash'] as const;
+
+/**
+ * Reads every audit record of the store, tolerating damage: a row that cannot be read back
+ * becomes an UnreadableRecord for verify to report, instead of an exception that hides the rest.
+ */
+export function readStoredTrail(store: string): StoredTrail {
+  if (!existsSync(store)) {
+    throw new SoarError('STORE_NOT_FOUND', `there is no store at ${store}: give --store FILE, set store in the config, or set $SOAR_STORE`);
+  }
+  // The head first: a commit landing between the two reads then shows as unanchored, never as a cut.
+  const head = readAuditHead(store);
+  let db: Database.Database;
+  try {
+    db = new Database(store, { readonly: true, fileMustExist: true });
+  } catch (error) {
+    throw new SoarError('STORE_UNAVAILABLE', `cannot open the store ${store}: ${(error as Error).message}`, { cause: error });
+  }
+  try {
+    const rows = db.prepare('SELECT seq, time, run, kind, actor, data, prev, hash FROM audit ORDER BY seq').all() as Array<Record<string, unknown>>;
+    return { records: rows.map(toTrailRecord), head };
+  } catch (error) {
+    throw new SoarError('AUDIT_TABLE_UNREADABLE', `the store ${store} has no readable audit table (${(error as Error).message}): it is not a soar store, or it was tampered with`, { cause: error });
+  } finally {
+    db.close();
+  }
+}
+
+function toTrailRecord(row: Record<string, unknown>): TrailRecord {
+  const seq = typeof row.seq === 'number' ? row.seq : Number.NaN;
+  const wrong = TEXT_COLUMNS.find((column) => typeof row[column] !== 'string');
+  if (wrong) return { seq, unreadable: `its ${wrong} is not text` };
+  if (typeof row.data !== 'string') return { seq, unreadable: 'its data is not text' };
+  let data: unknown;
+  try {
+    data = JSON.parse(row.data);
+  } catch {
+    return { seq, unreadable: 'its data is not JSON' };
+  }
+  const text = row as Record<(typeof TEXT_COLUMNS)[number], string>;
+  return { seq, time: text.time, run: text.run, kind: text.kind, actor: text.actor, data, prev: text.prev, hash: text.hash };
+}
