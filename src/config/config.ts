@@ -96,6 +96,10 @@ const configSchema = z
     approvers: z
       .record(z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'an analyst name'), z.strictObject({ roles: z.array(z.string().min(1)).min(1) }))
       .default({}),
+    /** The SQLite store (runs, approvals, audit trail), relative to the config file; see storePath. */
+    store: z.string().min(1).optional(),
+    /** Keys the audit chain with HMAC-SHA256: kept outside the store, so a rewriter of the store cannot re-chain it. */
+    audit: z.strictObject({ key: secretRef }).optional(),
   })
   .superRefine((config, context) => {
     for (const [name, host] of Object.entries(config.hosts)) {
@@ -129,6 +133,13 @@ export function defaultConfig(): Config {
 
 export function resolveConfigPath(config: Config, path: string): string {
   return isAbsolute(path) ? path : resolve(config.baseDir, path);
+}
+
+/** The store: --store, else the config's `store`, else $SOAR_STORE, else ./soar.db. */
+export function storePath(config: Config, option: string | undefined): string {
+  if (option !== undefined) return option;
+  if (config.store !== undefined) return resolveConfigPath(config, config.store);
+  return process.env.SOAR_STORE || 'soar.db';
 }
 
 export async function readSecret(config: Config, ref: SecretRef, what: string): Promise<string> {
