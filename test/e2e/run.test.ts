@@ -30,9 +30,9 @@ interface Report {
   results: Record<string, { outcome: string; summary: string; changed: boolean; evidence: Record<string, unknown> }>;
 }
 
-async function respond(target: LabHost, fields: Record<string, unknown>, audit = `${lab.dir}/audit-${target.name}.jsonl`) {
+async function respond(target: LabHost, fields: Record<string, unknown>) {
   const alert = await writeAlert(lab, target.name, fields);
-  const run = await soar(['run', '--json', '--alert', alert, '--config', config, '--approve-as', 'demo-analyst', '--reason', 'e2e: miner confirmed', '--audit', audit], ENV);
+  const run = await soar(['run', '--json', '--alert', alert, '--config', config, '--approve-as', 'demo-analyst', '--reason', 'e2e: miner confirmed', '--store', `${lab.dir}/soar.db`], ENV);
   const [report] = JSON.parse(run.stdout || '[]') as Report[];
   return { exitCode: run.exitCode, stderr: run.stderr, report: report! };
 }
@@ -112,7 +112,7 @@ describe('after the full runs', () => {
     // What any step could change: the firewall, units, the quarantine, the installer's files.
     const snapshot = 'nft list ruleset; systemctl list-unit-files --no-legend; find /etc/systemd /var/lib/soar /root /tmp -xdev | sort; find /var/lib/soar -type f -exec sha256sum {} +';
     const hostBefore = await onHost(lab, target.name, snapshot);
-    const again = await respond(target, { 'file.name': 'c3pool_miner.service' }, `${lab.dir}/audit-again.jsonl`);
+    const again = await respond(target, { 'file.name': 'c3pool_miner.service' });
     expect(again.exitCode).toBe(0);
     expect(again.report.outcomes.triage).toBe('not_found');
     expect(Object.values(again.report.results).map((result) => result.changed)).not.toContain(true);
