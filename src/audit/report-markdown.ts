@@ -5,9 +5,9 @@ import { ending } from './timeline.js';
 /** Evidence leaves shown per step; the JSON export has them all. */
 const EVIDENCE_LINES = 12;
 
-/** Text in a table cell or a paragraph: nothing in it can start markup, a link, HTML or a new row. */
+/** Text in a table cell or a paragraph: nothing in it can start markup, a link, HTML or an entity. */
 function text(value: string, max = 300): string {
-  return clip(value, max).replace(/[\\`*_{}[\]()<>#+!|~]/g, (char) => `\\${char}`);
+  return clip(value, max).replace(/[\\`*_[\]<>~#&]/g, (char) => `\\${char}`);
 }
 
 /** A code span that holds any text: its fence is longer than any run of backticks inside. */
@@ -15,10 +15,12 @@ function code(value: string, max = 300): string {
   const shown = clip(value, max);
   const longest = Math.max(0, ...(shown.match(/`+/g) ?? []).map((run) => run.length));
   const fence = '`'.repeat(longest + 1);
-  return `${fence} ${shown} ${fence}`.replace(/\|/g, '\\|');
+  const pad = shown.startsWith('`') || shown.endsWith('`') ? ' ' : '';
+  return `${fence}${pad}${shown}${pad}${fence}`;
 }
 
-const row = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+/** A table row: a `|` inside a cell (text or code span) is escaped, so it cannot open a new cell. */
+const row = (cells: readonly string[]) => `| ${cells.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`;
 
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string[] {
   return [row(header), row(header.map(() => '---')), ...rows.map(row)];
@@ -66,7 +68,7 @@ function summaryLines(report: AuditReport): string[] {
   rows.push(['Escalation', escalation ? `**${text(escalation.reason)}** at step ${code(escalation.step)}${escalation.detail ? `: ${text(escalation.detail)}` : ''}` : 'none']);
   if (report.case) rows.push(['Case', `${text(report.case.title)} (severity ${text(report.case.severity)})`]);
   for (const refused of report.refused) rows.push(['Input refused', `${code(refused.code)}: ${text(refused.message)}`]);
-  return table(['', ''], rows);
+  return table(['Field', 'Value'], rows);
 }
 
 function approvalLines(report: AuditReport): string[] {
@@ -99,25 +101,27 @@ function commandRow(command: CommandReport): string[] {
   ];
 }
 
-/** The evidence's scalar leaves as `path: value`, at most `limit`, and how many there are in all. */
+/** Leaves a reviewer looks for first: hashes, paths, processes, states. */
+const SALIENT = /sha256|path|exe|pid|state|active|enabled|manifest|management|peer|from|to$|kind|severity|reason/i;
+
+/** The evidence's scalar leaves as `path: value`, the salient ones first, at most `limit`, and how many there are. */
 function evidenceLeaves(evidence: Record<string, unknown>, limit: number): { shown: string[]; total: number } {
-  const shown: string[] = [];
-  let total = 0;
+  const leaves: Array<[string, unknown]> = [];
   const walk = (value: unknown, path: string): void => {
     if (value !== null && typeof value === 'object') {
       for (const [key, inner] of Object.entries(value)) walk(inner, path ? `${path}.${key}` : key);
-      return;
+    } else {
+      leaves.push([path, value]);
     }
-    total += 1;
-    if (shown.length < limit) shown.push(`${code(path, 80)}: ${code(String(value), 160)}`);
   };
   walk(evidence, '');
-  return { shown, total };
+  const ordered = [...leaves.filter(([path]) => SALIENT.test(path)), ...leaves.filter(([path]) => !SALIENT.test(path))];
+  return { shown: ordered.slice(0, limit).map(([path, value]) => `${code(path, 80)}: ${code(String(value), 160)}`), total: leaves.length };
 }
 
 function stepLines(step: StepReport, index: number): string[] {
   const lines = [`### ${index + 1}. ${text(step.id)}${step.action ? ` (${text(step.action)})` : ''}: ${text(step.outcome ?? (step.failures.length > 0 ? 'failed' : 'no result'))}`, ''];
-  lines.push(`Attempts: ${step.attempts}.${step.changed === false ? ' Nothing changed (the effect was already in place).' : ''}`);
+  lines.push(`Attempts: ${step.attempts}.${step.changed === false ? ' Changed nothing on the host.' : ''}`);
   if (step.summary) lines.push('', text(step.summary, 600));
   for (const failure of step.failures) lines.push('', `- Failed at record ${failure.seq} (${code(failure.code)}${failure.retryable ? ', retryable' : ''}): ${text(failure.message, 600)}`);
   for (const message of step.unknown) lines.push('', `- Outcome unknown: ${text(message, 600)}`);

@@ -41,7 +41,7 @@ Options:
   --json            verify, show: print JSON
 
 Exit status: 0 the trail verifies, 1 it does not (show and export still print, with the
-first bad record), or the store cannot be read; 2 usage.
+first bad record) or the store cannot be read, 2 usage, 3 the trail has no record of RUN.
 
 Examples:
   soar audit verify --store /var/lib/soar/soar.db
