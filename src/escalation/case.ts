@@ -23,7 +23,9 @@ export interface SocCase {
 function statusOf(context: RunContext, verdict: string | undefined): string {
   if (context.escalation) return context.escalation.reason;
   if (verdict === 'false_positive' || verdict === 'not_found') return verdict;
-  return context.outcomes.remove === 'quarantined' ? 'contained' : 'partially_contained';
+  if (context.outcomes.remove === 'quarantined') return 'contained';
+  if (context.outcomes.release === 'released') return 'released';
+  return 'partially_contained';
 }
 
 export function buildCase(plan: Plan, context: RunContext, results: ReadonlyMap<string, StepResult>, severity: string): SocCase {

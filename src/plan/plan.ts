@@ -59,10 +59,28 @@ export function buildPlan(input: {
   config: Config;
   actions: ReadonlyMap<string, ActionDefinition>;
 }): Plan {
-  const { alert, playbook, config, actions } = input;
+  const { alert, playbook } = input;
   const match = matchTrigger(playbook.trigger, alert);
   if (!match.taken) throw new AlertNotTakenError(playbook.id, match.reasons);
-  const target = extractTarget(alert);
+  return planFor({
+    ...input,
+    alert: { id: alert.id, index: alert.index, timestamp: alert.timestamp, rule: alert.rule },
+    target: extractTarget(alert),
+  });
+}
+
+/**
+ * Plans a playbook against a target that is already validated: a new alert's (buildPlan), or an
+ * earlier run's (a release of the host that run isolated).
+ */
+export function planFor(input: {
+  alert: Plan['alert'];
+  target: Target;
+  playbook: Playbook;
+  config: Config;
+  actions: ReadonlyMap<string, ActionDefinition>;
+}): Plan {
+  const { alert, target, playbook, config, actions } = input;
   const runId = runIdFor(alert.id, playbook.id);
   const hostEntry = config.hosts[target.host.name];
 
@@ -95,7 +113,7 @@ export function buildPlan(input: {
 
   return {
     runId,
-    alert: { id: alert.id, index: alert.index, timestamp: alert.timestamp, rule: alert.rule },
+    alert,
     playbook: { id: playbook.id, title: playbook.title, file: playbook.file },
     target,
     host: hostEntry && { address: hostEntry.address, port: hostEntry.port, user: hostEntry.user, jump: hostEntry.jump },

@@ -21,6 +21,8 @@ afterAll(async () => {
 }, 120_000);
 
 const host = (index: number): LabHost => lab.hosts[index]!;
+/** The mining-service run that responded on each host. */
+const responses = new Map<string, string>();
 
 interface Report {
   runId: string;
@@ -56,6 +58,7 @@ describe.each([
     before = { unit: await sha256(lab, target, `/etc/systemd/system/${unit}`), binary: await sha256(lab, target, `/root/${dir}/xmrig`), startedAt: Date.now() };
     expect(await minerPids(target, dir)).not.toBe('');
     run = await respond(target, { 'file.name': unit, 'file.path': path });
+    responses.set(target.name, run.report.runId);
   }, 120_000);
 
   it('completes every step, contained, with exit 0', () => {
@@ -118,6 +121,23 @@ describe('after the full runs', () => {
     expect(Object.values(again.report.results).map((result) => result.changed)).not.toContain(true);
     expect(again.stderr).toContain('(nothing changed)');
     expect(await onHost(lab, target.name, snapshot)).toBe(hostBefore);
+  });
+});
+
+describe('releasing a host', () => {
+  it('lifts the isolation after its own approval, and a second release is harmless', async () => {
+    const target = host(1);
+    const release = (reason: string) =>
+      soar(['release', responses.get(target.name)!, '--json', '--config', config, '--store', `${lab.dir}/soar.db`, '--approve-as', 'demo-analyst', '--reason', reason], ENV);
+    expect(await tcpConnects(lab.outsider.netns, target.address, 22)).toBe(false);
+    const first = await release('incident closed');
+    expect(first.exitCode, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toMatchObject({ status: 'done', outcomes: { release: 'released', escalate: 'delivered' } });
+    expect(await onHost(lab, target.name, 'nft list table inet soar_isolation >/dev/null 2>&1 && echo isolated || echo open')).toBe('open\n');
+    expect(await tcpConnects(lab.outsider.netns, target.address, 22)).toBe(true);
+    const again = await release('again');
+    expect(again.exitCode).toBe(0);
+    expect(again.stderr).toContain('exists already');
   });
 });
 

@@ -45,11 +45,14 @@ title "soar plan: what the response will run (nothing is executed)"
 soar plan --alert alert.json --config soar.yaml
 
 title "soar run"
+export SOAR_STORE="$work/soar.db"
 if [ -t 0 ] && [ -z "${CI:-}" ]; then
-  soar run --alert alert.json --config soar.yaml --audit audit.jsonl || true
+  echo "(you are the analyst: answer each gate as demo-analyst)"
+  soar run --alert alert.json --config soar.yaml || true
 else
-  soar run --alert alert.json --config soar.yaml --audit audit.jsonl --approve-as demo-analyst --reason "demo: miner confirmed by triage" || true
+  soar run --alert alert.json --config soar.yaml --approve-as demo-analyst --reason "demo: miner confirmed by triage" || true
 fi
+run=$(soar status --json | node -e 'let s = ""; process.stdin.on("data", (d) => (s += d)).on("end", () => console.log(JSON.parse(s)[0].run))')
 
 title "The host afterwards (read without SSH)"
 on_host sh -c '
@@ -64,12 +67,8 @@ else
   echo "outsider → host:22: refused (isolated)"
 fi
 
-title "Audit trail ($(wc -l <audit.jsonl) hash-chained records)"
-node -e '
-  const lines = require("fs").readFileSync("audit.jsonl", "utf8").trim().split("\n").map(JSON.parse);
-  for (const r of lines) {
-    const d = r.data || {};
-    const what = d.step ? `${d.step}${d.purpose ? ": " + d.purpose : ""}${d.outcome ? " → " + d.outcome : ""}` : (d.status || "");
-    console.log(`${String(r.seq).padStart(3)} ${r.time.slice(11, 23)} ${r.actor.padEnd(13)} ${r.kind.padEnd(18)} ${what}`.slice(0, 140));
-  }
-'
+title "The audit trail: soar audit show $run"
+soar audit show "$run"
+
+title "soar audit verify"
+soar audit verify

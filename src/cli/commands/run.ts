@@ -5,10 +5,10 @@ import { eligibleVotes, pregrantedDesk } from '../../approvals/pregranted-desk.j
 import { terminalDesk } from '../../approvals/terminal-desk.js';
 import type { Config } from '../../config/config.js';
 import { isSoarError, SoarError } from '../../errors.js';
-import { completed, reportText, runReport } from '../../engine/report.js';
+import { completed, reportText, runReport, type RunReport } from '../../engine/report.js';
 import { runToEnd } from '../../engine/runner.js';
 import { buildPlan, type Plan } from '../../plan/plan.js';
-import { loadPlaybook } from '../../playbook/load.js';
+import { loadPlaybook, type Playbook } from '../../playbook/load.js';
 import type { ApprovalRow } from '../../store/store.js';
 import { EXIT, parseCommandArgs, UsageError, writeJson, type CliCommand, type Io } from '../command.js';
 import { DEFAULT_PLAYBOOK } from '../defaults.js';
@@ -68,12 +68,8 @@ Example:
       const alerts = await refusedIntoAudit(session, () => readAlerts(values.alert!));
       const reports = [];
       for (const alert of alerts) {
-        const plan = await refusedIntoAudit(session, async () => checkReachable(buildPlan({ alert, playbook, config: session.config, actions: ACTIONS })));
-        const desk = approvers.length > 0 ? checkedPregrantedDesk(session.config, plan, approvers, values.reason!) : interactiveDesk(session.config, plan);
-        const { runId, created } = session.runtime.start(plan, playbook);
-        io.stderr(`soar run ${runId}: ${plan.target.unit} on ${plan.target.host.name} (playbook ${plan.playbook.id}, plan ${plan.hash.slice(0, 12)})${created ? '' : ': this alert already has this run; resuming it'}\n`);
-        await runToEnd(session.runtime, runId, { config: session.config, desk, onWaiting: waitingNotice(io) });
-        reports.push(runReport(session.store, runId));
+        const plan = await refusedIntoAudit(session, async () => buildPlan({ alert, playbook, config: session.config, actions: ACTIONS }));
+        reports.push(await carryOut(session, plan, playbook, { approvers, reason: values.reason }, io));
       }
       if (values.json) writeJson(io, reports);
       else for (const report of reports) io.stdout(reportText(report));
@@ -84,8 +80,21 @@ Example:
   },
 };
 
+/**
+ * Starts (or, for a plan that already has its run, resumes) a run and drives it to its end, with
+ * approvals from --approve-as, the terminal, or soar approve from anyone.
+ */
+export async function carryOut(session: Session, plan: Plan, playbook: Playbook, approval: { approvers: string[]; reason: string | undefined }, io: Io): Promise<RunReport> {
+  await refusedIntoAudit(session, async () => checkReachable(plan));
+  const desk = approval.approvers.length > 0 ? checkedPregrantedDesk(session.config, plan, approval.approvers, approval.reason!) : interactiveDesk(session.config, plan);
+  const { runId, created } = session.runtime.start(plan, playbook);
+  io.stderr(`soar ${plan.playbook.id} ${runId}: ${plan.target.unit} on ${plan.target.host.name} (plan ${plan.hash.slice(0, 12)})${created ? '' : ': this run exists already; resuming it'}\n`);
+  await runToEnd(session.runtime, runId, { config: session.config, desk, onWaiting: waitingNotice(io) });
+  return runReport(session.store, runId);
+}
+
 /** Refused input (bad alert, alert not taken, unknown host) is audited, then reported. */
-async function refusedIntoAudit<T>(session: Session, work: () => Promise<T>): Promise<T> {
+export async function refusedIntoAudit<T>(session: Session, work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
