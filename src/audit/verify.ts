@@ -146,13 +146,16 @@ function misplaced(record: AuditRecord, home: number, chain: Chain): ChainFailur
   return fail(home, 'inserted', `record ${home} was inserted: the records after it were renumbered (record ${record.seq} was written as ${home})`);
 }
 
-/** The seq a record was sealed with: first where its link points, else any seq the trail could hold. */
+/** How far from its place a moved record is looked for (records deleted or inserted before it). */
+const SEARCH_WINDOW = 4096;
+
+/** The seq a record was sealed with: where its link points, else the nearest seq that seals it. */
 function homeSeq(record: AuditRecord, chain: Chain): number | undefined {
   const linkedTo = record.prev === GENESIS ? 0 : chain.hashes.get(record.prev)?.seq;
   if (linkedTo !== undefined && linkedTo + 1 !== record.seq && sealed(record, chain.key, linkedTo + 1)) return linkedTo + 1;
-  const highest = Math.max(record.seq, ...chain.records.map((candidate) => candidate.seq).filter(Number.isSafeInteger));
-  for (let seq = 1; seq <= highest + chain.records.length; seq += 1) {
-    if (seq !== record.seq && sealed(record, chain.key, seq)) return seq;
+  for (let distance = 1; distance <= SEARCH_WINDOW; distance += 1) {
+    if (sealed(record, chain.key, record.seq + distance)) return record.seq + distance;
+    if (record.seq - distance >= 1 && sealed(record, chain.key, record.seq - distance)) return record.seq - distance;
   }
   return undefined;
 }
