@@ -27,10 +27,10 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
 }
 
 function chainLines(report: AuditReport): string[] {
-  const { verdict, failureInRun, keyed } = report.chain;
+  const { verdict, failureRun, failureInRun, keyed } = report.chain;
   const mode = keyed ? 'HMAC-SHA256 with the configured key' : 'sha256 (no key: a rewriter of the whole store could re-chain it)';
   if (!verdict.ok) {
-    const where = failureInRun === true ? 'It is one of this run\'s records.' : failureInRun === false ? 'It belongs to another run.' : 'It is gone, so its run cannot be told.';
+    const where = failureRun === undefined ? 'It is gone, so its run cannot be told.' : failureInRun ? 'It is one of this run\'s records.' : `It belongs to another run, ${code(failureRun)}.`;
     return [
       `> **THE AUDIT TRAIL DOES NOT VERIFY.** First bad record: ${verdict.seq} (${verdict.problem}): ${text(verdict.message)}. ${where}`,
       '> Do not rely on this report: keep the store and its head file as evidence.',

@@ -46,6 +46,8 @@ export interface ApprovalReport {
 /** What the whole trail's verification says, as it concerns this run. */
 export interface ChainReport {
   verdict: ChainVerdict;
+  /** The run of the first bad record, when the record is still there to tell. */
+  failureRun: string | undefined;
   /** Whether the first bad record is one of this run's (undefined: it is gone, nobody can tell). */
   failureInRun: boolean | undefined;
   keyed: boolean;

@@ -54,7 +54,7 @@ export interface VerifyOptions {
   head?: AuditHead | null;
 }
 
-const isReadable = (record: TrailRecord): record is AuditRecord => !('unreadable' in record);
+export const isReadable = (record: TrailRecord): record is AuditRecord => !('unreadable' in record);
 
 const fail = (seq: number, problem: ChainProblem, message: string): ChainFailure => ({ ok: false, seq, problem, message });
 

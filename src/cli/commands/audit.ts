@@ -7,7 +7,7 @@ import { buildAuditReport, type ChainReport } from '../../audit/report.js';
 import { renderMarkdown } from '../../audit/report-markdown.js';
 import { readStoredTrail } from '../../audit/stored-trail.js';
 import { renderTimeline, timelineOf } from '../../audit/timeline.js';
-import { failureRun, verifyChain, type ChainVerdict, type TrailRecord } from '../../audit/verify.js';
+import { failureRun, isReadable, verifyChain, type ChainVerdict, type TrailRecord } from '../../audit/verify.js';
 import { storePath } from '../../config/config.js';
 import { SoarError } from '../../errors.js';
 import { EXIT, parseCommandArgs, UsageError, writeJson, type Io } from '../command.js';
@@ -73,19 +73,20 @@ async function verifiedTrail(values: { store?: string; config?: string }): Promi
   return { store, records, verdict: verifyChain(records, { key, head: head ?? null }), keyed: key !== undefined };
 }
 
-const readable = (record: TrailRecord): record is AuditRecord => !('unreadable' in record);
+const recordsOf = (trail: Trail, run: string): AuditRecord[] => trail.records.filter(isReadable).filter((record) => record.run === run);
 
-function runRecords(trail: Trail, run: string): AuditRecord[] {
-  const records = trail.records.filter(readable).filter((record) => record.run === run);
+/** RUN's records; none is a mistake in RUN (unless the trail is damaged, which verify reports). */
+function requireRecords(trail: Trail, run: string): AuditRecord[] {
+  const records = recordsOf(trail, run);
   if (records.length > 0) return records;
-  const runs = [...new Set(trail.records.filter(readable).map((record) => record.run))].slice(-5).map(printable);
+  const runs = [...new Set(trail.records.filter(isReadable).map((record) => record.run))].slice(-5).map(printable);
   throw new SoarError('RUN_NOT_FOUND', `the audit trail of ${trail.store} has no record of run ${printable(run)}${runs.length > 0 ? ` (latest runs: ${runs.join(', ')})` : ' (it is empty)'}`);
 }
 
 function chainReport(trail: Trail, run: string | undefined): ChainReport {
   const { verdict } = trail;
   const badRun = verdict.ok ? undefined : failureRun(trail.records, verdict);
-  return { verdict, keyed: trail.keyed, failureInRun: verdict.ok || run === undefined || badRun === undefined ? undefined : badRun === run };
+  return { verdict, keyed: trail.keyed, failureRun: badRun, failureInRun: run === undefined || badRun === undefined ? undefined : badRun === run };
 }
 
 /** One paragraph on the trail's state, for people. */
@@ -98,8 +99,7 @@ function verdictText(trail: Trail, chain: ChainReport, run: string | undefined):
     const lag = verdict.unanchored > 0 ? `\nnote: the last ${verdict.unanchored} record(s) came after the head anchor was written (soar stopped between a commit and its anchor?)` : '';
     return `ok: the audit trail of ${trail.store} holds: ${verdict.count} records, ${end} (${hashing}, ${anchor})${lag}\n`;
   }
-  const badRun = failureRun(trail.records, verdict);
-  const owner = badRun === undefined ? 'the record is gone, so its run cannot be told' : `it belongs to run ${printable(badRun)}`;
+  const owner = chain.failureRun === undefined ? 'the record is gone, so its run cannot be told' : `it belongs to run ${printable(chain.failureRun)}`;
   const concerns = run === undefined || chain.failureInRun === undefined ? '' : chain.failureInRun ? ` (this run: ${printable(run)})` : ` (not run ${printable(run)})`;
   return `TAMPERED: the audit trail of ${trail.store} does not verify (${hashing}).\nfirst bad record: ${verdict.seq} (${verdict.problem}): ${printable(verdict.message)}\n${owner}${concerns}\n`;
 }
@@ -109,20 +109,19 @@ async function verifyAction(args: string[], io: Io): Promise<number> {
   const run = positionals[0];
   const trail = await verifiedTrail(values);
   const chain = chainReport(trail, run);
-  const records = run === undefined ? undefined : trail.records.filter(readable).filter((record) => record.run === run);
-  if (run !== undefined && records!.length === 0 && trail.verdict.ok) runRecords(trail, run);
+  const records = run === undefined ? [] : trail.verdict.ok ? requireRecords(trail, run) : recordsOf(trail, run);
   if (values.json) {
-    const badRun = trail.verdict.ok ? undefined : failureRun(trail.records, trail.verdict) ?? null;
     writeJson(io, {
       store: trail.store,
       keyed: trail.keyed,
       ...trail.verdict,
-      ...(trail.verdict.ok ? {} : { failureRun: badRun }),
-      ...(run === undefined ? {} : { run: { id: run, records: records!.length, failureInRun: chain.failureInRun ?? null } }),
+      ...(trail.verdict.ok ? {} : { failureRun: chain.failureRun ?? null }),
+      ...(run === undefined ? {} : { run: { id: run, records: records.length, failureInRun: chain.failureInRun ?? null } }),
     });
   } else {
     io.stdout(verdictText(trail, chain, run));
-    if (run !== undefined) io.stdout(`run ${printable(run)}: ${records!.length} record(s)${records!.length > 0 ? `, seq ${records![0]!.seq} to ${records!.at(-1)!.seq}` : ''}\n`);
+    const [first, last] = [records[0], records.at(-1)];
+    if (run !== undefined) io.stdout(`run ${printable(run)}: ${records.length} record(s)${first && last ? `, seq ${first.seq} to ${last.seq}` : ''}\n`);
   }
   return trail.verdict.ok ? EXIT.ok : EXIT.failed;
 }
@@ -131,7 +130,7 @@ async function showAction(args: string[], io: Io): Promise<number> {
   const { values, positionals } = parseCommandArgs(args, { ...COMMON, json: { type: 'boolean', default: false } }, { min: 1, max: 1 });
   const run = positionals[0]!;
   const trail = await verifiedTrail(values);
-  const records = runRecords(trail, run);
+  const records = requireRecords(trail, run);
   const chain = chainReport(trail, run);
   const timeline = timelineOf(records);
   if (values.json) {
@@ -148,7 +147,7 @@ async function exportAction(args: string[], io: Io): Promise<number> {
   if (values.format !== 'json' && values.format !== 'md') throw new UsageError('--format json or --format md is required');
   const run = positionals[0]!;
   const trail = await verifiedTrail(values);
-  const records = runRecords(trail, run);
+  const records = requireRecords(trail, run);
   const report = buildAuditReport(run, records, chainReport(trail, run), new Date());
   const text = values.format === 'md' ? renderMarkdown(report) : `${JSON.stringify({ ...report, store: trail.store, records }, null, 2)}\n`;
   if (values.out === undefined) {

@@ -54,7 +54,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const recordsOf = (run: string) => records.filter((record) => record.run === run);
 const timeline = (run: string) => renderTimeline(timelineOf(recordsOf(run)));
-const okChain = (): ChainReport => ({ verdict: verifyChain(records), failureInRun: undefined, keyed: false });
+const okChain = (): ChainReport => ({ verdict: verifyChain(records), failureRun: undefined, failureInRun: undefined, keyed: false });
 const report = (run: string, chain = okChain()): AuditReport => buildAuditReport(run, recordsOf(run), chain, new Date('2026-11-24T09:00:00Z'));
 
 describe('soar audit show: the timeline', () => {
@@ -146,7 +146,7 @@ describe('soar audit export: the report', () => {
   it('puts a broken chain first, and says whether the bad record is this run\'s', () => {
     const tampered = records.map((record) => (record.seq === 50 ? { ...record, actor: 'mallory' } : record));
     const verdict = verifyChain(tampered);
-    const md = renderMarkdown(report(RUNS.contained, { verdict, failureInRun: true, keyed: false }));
+    const md = renderMarkdown(report(RUNS.contained, { verdict, failureRun: RUNS.contained, failureInRun: true, keyed: false }));
     expect(md.split('\n')[2]).toBe('> **THE AUDIT TRAIL DOES NOT VERIFY.** First bad record: 50 (edited): record 50 was edited: its hash does not match its content. It is one of this run\'s records.');
     expect(md).toContain('> Do not rely on this report');
   });
