@@ -15,7 +15,3 @@ export async function configFrom(option: string | undefined): Promise<{ config: 
   return file === undefined ? { config: defaultConfig(), file } : { config: await loadConfig(file), file };
 }
 
-/** The store file: --store, else $SOAR_STORE, else ./soar.db. */
-export function storePath(option: string | undefined): string {
-  return option ?? (process.env.SOAR_STORE || 'soar.db');
-}

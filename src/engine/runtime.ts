@@ -4,6 +4,7 @@ import type { AuditEntry } from '../audit/record.js';
 import { sha256Hex } from '../canonical-json.js';
 import type { Config } from '../config/config.js';
 import { isSoarError, SoarError } from '../errors.js';
+import { contextLogger, type Logger } from '../log.js';
 import { buildCase } from '../escalation/case.js';
 import { postCase } from '../escalation/webhook.js';
 import type { Plan, PlannedStep } from '../plan/plan.js';
@@ -35,6 +36,8 @@ export type ProgressEvent =
   | { kind: 'finished'; run: string; status: RunState };
 
 export interface RuntimeOptions {
+  /** Operational log (ECS JSON, secrets redacted); the audit trail is the record, this is for operators. */
+  logger?: Logger;
   store: Store;
   config: Config;
   actions: ReadonlyMap<string, ActionDefinition>;
@@ -252,17 +255,21 @@ export class Runtime {
     }
 
     const attempt = run.snapshot.context.attempts[step.id] ?? 1;
+    const log = this.#options.logger && contextLogger(this.#options.logger, { run: run.id, step: step.id, host: run.host });
     this.#commit(run.id, 'step.started', { step: step.id, action: step.action, attempt, stepHash: step.hash }, () => this.store.markIntent(row.id, 'started'));
+    log?.info({ event: { action: 'step-started' }, attempt }, `${step.action} started`);
     progress?.({ kind: 'step', run: run.id, step, attempt });
     let result: StepResult;
     try {
       result = await performStep(step, action, context, io);
     } catch (error) {
       const event = this.#failureEvent(run, step, error);
+      log?.warn({ event: { action: 'step-failed' }, err: error }, `${step.action} failed`);
       finish(event, event.type === 'STEP.UNKNOWN' ? 'step.unknown' : 'step.failed', this.#failureData(step, error));
       return;
     }
     finish({ type: 'STEP.OK', step: step.id, outcome: result.outcome }, 'step.result', { step: step.id, ...result });
+    log?.info({ event: { action: 'step-finished' }, 'soar.outcome': result.outcome }, result.summary);
     progress?.({ kind: 'result', run: run.id, step, result });
   }
 

@@ -1,3 +1,4 @@
+import { writeAuditHead } from '../audit/head.js';
 import type { AuditEntry, AuditRecord } from '../audit/record.js';
 import type { MachineSnapshot } from '../engine/machine-steps.js';
 import type { Plan } from '../plan/plan.js';
@@ -71,22 +72,38 @@ const now = () => new Date().toISOString();
 export class Store {
   readonly db: SqliteDatabase;
   readonly audit: AuditTable;
+  readonly #key: Buffer | undefined;
+  /** The last audit record of the transaction under way, anchored outside once it commits. */
+  #unanchored: AuditRecord | undefined;
 
   constructor(readonly file: string, options: { key?: Buffer } = {}) {
     this.db = openDatabase(file);
+    this.#key = options.key;
     this.audit = new AuditTable(this.db, options.key);
   }
 
+  /**
+   * Runs `work` in one immediate transaction; once it commits, the audit trail's head is written
+   * beside the store, so that a truncated trail is caught (see src/audit/head.ts).
+   */
   transaction<T>(work: () => T): T {
-    return this.db.transaction(work).immediate();
+    try {
+      const result = this.db.transaction(work).immediate();
+      if (this.#unanchored) writeAuditHead(this.file, this.#unanchored, this.#key);
+      return result;
+    } finally {
+      this.#unanchored = undefined;
+    }
   }
 
   close(): void {
     this.db.close();
   }
 
+  /** Appends an audit record; call inside `transaction`. */
   appendAudit(entry: AuditEntry): AuditRecord {
-    return this.audit.append(entry);
+    this.#unanchored = this.audit.append(entry);
+    return this.#unanchored;
   }
 
   // Runs.

@@ -101,7 +101,7 @@ const FAULTS = [
   'command.sent#7@300',
   'step.result#5',
   'case.built#1',
-  'transition#5',
+  'approval.requested#3',
 ];
 
 describe('a runner killed with SIGKILL', () => {
