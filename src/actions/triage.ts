@@ -55,7 +55,7 @@ function minerMarks(facts: TriageFacts): string[] {
   for (const binary of facts.binaries) {
     if (binary.minerStrings.length > 0) marks.push(`${binary.path} contains ${binary.minerStrings.join(', ')}`);
   }
-  const pools = facts.pools.filter((pool) => POOL_URL.test(pool) || POOL_DOMAINS.some((domain) => pool.includes(domain)));
+  const pools = [...new Set(facts.pools.filter((pool) => POOL_URL.test(pool) || POOL_DOMAINS.some((domain) => pool.includes(domain))))];
   if (pools.length > 0) marks.push(`config names pool ${pools.join(', ')}`);
   const miners = facts.processes.filter((process) => (MINER_PROCESS_NAMES as readonly string[]).includes(process.comm ?? ''));
   if (miners.length > 0) marks.push(`miner process ${miners.map((process) => `${process.comm}[${process.pid}]`).join(', ')}`);

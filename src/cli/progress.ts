@@ -13,7 +13,7 @@ export function progressPrinter(write: (text: string) => void): (event: Progress
         break;
       case 'result': {
         const took = (Date.now() - (started.get(where) ?? Date.now())) / 1000;
-        write(`  ${where}: ${event.result.outcome}${event.result.changed ? '' : ' (nothing changed)'}: ${event.result.summary} (${took.toFixed(1)}s)\n`);
+        write(`  ${where}: ${event.result.outcome}${event.step.destructive && !event.result.changed ? ' (nothing changed)' : ''}: ${event.result.summary} (${took.toFixed(1)}s)\n`);
         break;
       }
       case 'failed':

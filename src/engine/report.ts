@@ -54,5 +54,6 @@ export function reportText(report: RunReport): string {
   for (const [step, result] of Object.entries(report.results)) lines.push(`  ${step.padEnd(10)} ${result.outcome.padEnd(15)} ${result.summary}`);
   for (const [step, failure] of Object.entries(report.failures)) if (!report.results[step]) lines.push(`  ${step.padEnd(10)} ${'failed'.padEnd(15)} ${failure.message}`);
   if (report.case) lines.push(`  case: ${report.case.title}`);
+  if (report.status !== 'active' && !Object.values(report.results).some((result) => result.changed)) lines.push('  nothing on the host was changed by this run');
   return `${lines.join('\n')}\n`;
 }

@@ -57,7 +57,7 @@ run=$(soar status --json | node -e 'let s = ""; process.stdin.on("data", (d) => 
 title "The host afterwards (read without SSH)"
 on_host sh -c '
   echo "unit load state:   $(systemctl show -p LoadState --value c3pool_miner.service)"
-  echo "miner processes:   $(pgrep -c -f /root/c3pool/xmrig || true)"
+  echo "miner processes:   $(for p in /proc/[0-9]*; do [ "$(readlink $p/exe)" = /root/c3pool/xmrig ] && echo $p; done | wc -l)"
   echo "isolation table:   $(nft list table inet soar_isolation >/dev/null 2>&1 && echo in place || echo absent)"
   echo "quarantine:"; find /var/lib/soar/quarantine -type f | sed "s/^/  /"
   echo "manifest:"; cat /var/lib/soar/quarantine/*/MANIFEST.sha256 | sed "s/^/  /"'
