@@ -20,7 +20,7 @@ export function runReport(store: Store, runId: string): RunReport {
   const run = store.run(runId)!;
   const results: Record<string, StepResult> = {};
   let built: SocCase | undefined;
-  for (const record of store.audit.records(runId)) {
+  for (const record of store.auditRecords(runId)) {
     const data = record.data as { step?: string; inPlace?: boolean } & StepResult;
     if (record.kind === 'step.result' || (record.kind === 'step.settled' && data.inPlace)) {
       results[data.step!] = { outcome: data.outcome, summary: data.summary, changed: data.changed, evidence: data.evidence };

@@ -303,8 +303,8 @@ export class Runtime {
       deliver: async (planned) => {
         const severity = (step.params as { severity?: string }).severity ?? 'high';
         const results = new Map(
-          this.store.audit
-            .records(run.id)
+          this.store
+            .auditRecords(run.id)
             .filter((record) => record.kind === 'step.result' || (record.kind === 'step.settled' && (record.data as { inPlace: boolean }).inPlace))
             .map((record) => [(record.data as { step: string }).step, record.data as StepResult]),
         );

@@ -1,11 +1,8 @@
-import { writeAuditHead } from '../audit/head.js';
 import type { AuditEntry, AuditRecord } from '../audit/record.js';
 import type { MachineSnapshot } from '../engine/machine-steps.js';
 import type { Plan } from '../plan/plan.js';
 import type { RunIntent, RunStatus } from '../playbook/compile.js';
 import type { Playbook } from '../playbook/load.js';
-import { AuditTable } from './audit-table.js';
-import { openDatabase, type SqliteDatabase } from './database.js';
 
 export type RunState = 'active' | RunStatus;
 
@@ -61,236 +58,46 @@ export interface VoteRow {
   at: string;
 }
 
-const now = () => new Date().toISOString();
-
 /**
- * soar's durable state in one SQLite file: runs and their machine snapshots, the intents each
- * transition committed, deadlines as absolute times, approvals and votes, and the audit chain.
- * Callers group writes with `transaction` so that a snapshot, its intents and its audit records
- * commit together, before anything is sent to a host.
+ * soar's durable state: runs and their machine snapshots, the intents each transition committed,
+ * deadlines as absolute times, approvals and votes, and the audit chain. Writes made inside one
+ * `transaction` commit together (a snapshot, its intents and its audit records), before anything
+ * is sent to a host. SQLite (sqlite-store.ts) is the embedded implementation.
  */
-export class Store {
-  readonly db: SqliteDatabase;
-  readonly audit: AuditTable;
-  readonly #key: Buffer | undefined;
-  /** The last audit record of the transaction under way, anchored outside once it commits. */
-  #unanchored: AuditRecord | undefined;
+export interface Store {
+  /** Where the store lives (the audit head is anchored beside it). */
+  readonly file: string;
+  transaction<T>(work: () => T): T;
+  close(): void;
 
-  constructor(readonly file: string, options: { key?: Buffer } = {}) {
-    this.db = openDatabase(file);
-    this.#key = options.key;
-    this.audit = new AuditTable(this.db, options.key);
-  }
-
-  /**
-   * Runs `work` in one immediate transaction; once it commits, the audit trail's head is written
-   * beside the store, so that a truncated trail is caught (see src/audit/head.ts).
-   */
-  transaction<T>(work: () => T): T {
-    try {
-      const result = this.db.transaction(work).immediate();
-      if (this.#unanchored) writeAuditHead(this.file, this.#unanchored, this.#key);
-      return result;
-    } finally {
-      this.#unanchored = undefined;
-    }
-  }
-
-  close(): void {
-    this.db.close();
-  }
-
-  /** Appends an audit record; call inside `transaction`. */
-  appendAudit(entry: AuditEntry): AuditRecord {
-    this.#unanchored = this.audit.append(entry);
-    return this.#unanchored;
-  }
-
-  // Runs.
+  /** Appends a hash-chained audit record; call inside `transaction`. */
+  appendAudit(entry: AuditEntry): AuditRecord;
+  /** Every audit record, or one run's, in sequence order. */
+  auditRecords(run?: string): AuditRecord[];
 
   /** Inserts a run unless one exists for the same alert and playbook (de-duplication). */
-  insertRun(run: Omit<RunRow, 'createdAt' | 'updatedAt' | 'status'>): boolean {
-    const info = this.db
-      .prepare(
-        `INSERT OR IGNORE INTO runs (id, alert_id, playbook_id, host, status, plan, plan_hash, playbook, snapshot, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(run.id, run.alertId, run.playbookId, run.host, JSON.stringify(run.plan), run.planHash, JSON.stringify(run.playbook), JSON.stringify(run.snapshot), now(), now());
-    return info.changes === 1;
-  }
+  insertRun(run: Omit<RunRow, 'createdAt' | 'updatedAt' | 'status'>): boolean;
+  run(id: string): RunRow | undefined;
+  runs(filter?: { status?: RunState }): RunRow[];
+  saveSnapshot(run: string, snapshot: MachineSnapshot, status: RunState): void;
 
-  run(id: string): RunRow | undefined {
-    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RawRun | undefined;
-    return row && toRun(row);
-  }
-
-  runs(filter: { status?: RunState } = {}): RunRow[] {
-    const rows = filter.status
-      ? this.db.prepare('SELECT * FROM runs WHERE status = ? ORDER BY created_at').all(filter.status)
-      : this.db.prepare('SELECT * FROM runs ORDER BY created_at').all();
-    return (rows as RawRun[]).map(toRun);
-  }
-
-  saveSnapshot(run: string, snapshot: MachineSnapshot, status: RunState): void {
-    this.db.prepare('UPDATE runs SET snapshot = ?, status = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(snapshot), status, now(), run);
-  }
-
-  // Intents.
-
-  addIntents(run: string, intents: readonly RunIntent[]): void {
-    const insert = this.db.prepare(`INSERT INTO intents (run, type, params, state, created_at) VALUES (?, ?, ?, 'pending', ?)`);
-    for (const intent of intents) insert.run(run, intent.type, JSON.stringify(intent.params), now());
-  }
-
+  addIntents(run: string, intents: readonly RunIntent[]): void;
   /** Intents not yet done, oldest first: what a runner must carry out (or settle, if started). */
-  openIntents(run: string): IntentRow[] {
-    const rows = this.db.prepare(`SELECT * FROM intents WHERE run = ? AND state != 'done' ORDER BY id`).all(run) as RawIntent[];
-    return rows.map(toIntent);
-  }
+  openIntents(run: string): IntentRow[];
+  markIntent(id: number, state: 'started' | 'done'): void;
 
-  markIntent(id: number, state: 'started' | 'done'): void {
-    this.db.prepare(`UPDATE intents SET state = ?, ${state === 'started' ? 'started_at' : 'done_at'} = ? WHERE id = ?`).run(state, now(), id);
-  }
-
-  // Deadlines.
-
-  addDeadline(run: string, step: string, event: DeadlineRow['event'], dueAt: Date): void {
-    this.db.prepare('INSERT INTO deadlines (run, step, event, due_at) VALUES (?, ?, ?, ?)').run(run, step, event, dueAt.getTime());
-  }
-
-  dueDeadlines(at: Date, run?: string): DeadlineRow[] {
-    const rows = run
-      ? this.db.prepare('SELECT * FROM deadlines WHERE fired_at IS NULL AND due_at <= ? AND run = ? ORDER BY due_at').all(at.getTime(), run)
-      : this.db.prepare('SELECT * FROM deadlines WHERE fired_at IS NULL AND due_at <= ? ORDER BY due_at').all(at.getTime());
-    return (rows as RawDeadline[]).map((row) => ({ id: row.id, run: row.run, step: row.step, event: row.event, dueAt: row.due_at }));
-  }
-
+  addDeadline(run: string, step: string, event: DeadlineRow['event'], dueAt: Date): void;
+  dueDeadlines(at: Date, run?: string): DeadlineRow[];
   /** The next time anything of this run falls due, if anything is pending. */
-  nextDeadline(run: string): number | undefined {
-    const row = this.db.prepare('SELECT MIN(due_at) AS due FROM deadlines WHERE fired_at IS NULL AND run = ?').get(run) as { due: number | null };
-    return row.due ?? undefined;
-  }
-
+  nextDeadline(run: string): number | undefined;
   /** Marks deadlines as fired (or no longer needed); returns how many were still open. */
-  closeDeadlines(run: string, step: string, event: DeadlineRow['event']): number {
-    return this.db.prepare('UPDATE deadlines SET fired_at = ? WHERE run = ? AND step = ? AND event = ? AND fired_at IS NULL').run(now(), run, step, event).changes;
-  }
-
-  // Approvals.
+  closeDeadlines(run: string, step: string, event: DeadlineRow['event']): number;
 
   /** Opens the approval request of a gate; a second request for the same gate is a no-op. */
-  openApproval(request: Omit<ApprovalRow, 'id' | 'state' | 'requestedAt'>): boolean {
-    return (
-      this.db
-        .prepare(
-          `INSERT OR IGNORE INTO approvals (run, step, step_hash, count, roles, requested_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')`,
-        )
-        .run(request.run, request.step, request.stepHash, request.count, JSON.stringify(request.roles), now(), request.expiresAt).changes === 1
-    );
-  }
-
-  approval(run: string, step: string): ApprovalRow | undefined {
-    const row = this.db.prepare('SELECT * FROM approvals WHERE run = ? AND step = ?').get(run, step) as RawApproval | undefined;
-    return row && toApproval(row);
-  }
-
-  approvals(filter: { run?: string; state?: ApprovalState } = {}): ApprovalRow[] {
-    const rows = this.db
-      .prepare('SELECT * FROM approvals WHERE (@run IS NULL OR run = @run) AND (@state IS NULL OR state = @state) ORDER BY id')
-      .all({ run: filter.run ?? null, state: filter.state ?? null }) as RawApproval[];
-    return rows.map(toApproval);
-  }
-
-  setApprovalState(id: number, state: ApprovalState): void {
-    this.db.prepare('UPDATE approvals SET state = ? WHERE id = ?').run(state, id);
-  }
-
-  addVote(approval: number, vote: Omit<VoteRow, 'at'>): void {
-    this.db
-      .prepare('INSERT INTO votes (approval, analyst, decision, reason, step_hash, at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(approval, vote.analyst, vote.decision, vote.reason, vote.stepHash, now());
-  }
-
-  votes(approval: number): VoteRow[] {
-    return (this.db.prepare('SELECT * FROM votes WHERE approval = ? ORDER BY at').all(approval) as Array<VoteRow & { step_hash: string }>).map((row) => ({
-      analyst: row.analyst,
-      decision: row.decision,
-      reason: row.reason,
-      stepHash: row.step_hash,
-      at: row.at,
-    }));
-  }
-}
-
-interface RawRun {
-  id: string;
-  alert_id: string;
-  playbook_id: string;
-  host: string;
-  status: RunState;
-  plan: string;
-  plan_hash: string;
-  playbook: string;
-  snapshot: string;
-  created_at: string;
-  updated_at: string;
-}
-interface RawIntent {
-  id: number;
-  run: string;
-  type: RunIntent['type'];
-  params: string;
-  state: IntentRow['state'];
-}
-interface RawDeadline {
-  id: number;
-  run: string;
-  step: string;
-  event: DeadlineRow['event'];
-  due_at: number;
-}
-interface RawApproval {
-  id: number;
-  run: string;
-  step: string;
-  step_hash: string;
-  count: number;
-  roles: string;
-  requested_at: string;
-  expires_at: string;
-  state: ApprovalState;
-}
-
-function toRun(row: RawRun): RunRow {
-  return {
-    id: row.id,
-    alertId: row.alert_id,
-    playbookId: row.playbook_id,
-    host: row.host,
-    status: row.status,
-    plan: JSON.parse(row.plan) as Plan,
-    planHash: row.plan_hash,
-    playbook: JSON.parse(row.playbook) as Playbook,
-    snapshot: JSON.parse(row.snapshot) as MachineSnapshot,
-    createdAt: row.created_at,
-    updatedAt: row.updated_at,
-  };
-}
-
-function toIntent(row: RawIntent): IntentRow {
-  return { id: row.id, run: row.run, intent: { type: row.type, params: JSON.parse(row.params) } as RunIntent, state: row.state };
-}
-
-function toApproval(row: RawApproval): ApprovalRow {
-  return {
-    id: row.id,
-    run: row.run,
-    step: row.step,
-    stepHash: row.step_hash,
-    count: row.count,
-    roles: JSON.parse(row.roles) as string[],
-    requestedAt: row.requested_at,
-    expiresAt: row.expires_at,
-    state: row.state,
-  };
+  openApproval(request: Omit<ApprovalRow, 'id' | 'state' | 'requestedAt'>): boolean;
+  approval(run: string, step: string): ApprovalRow | undefined;
+  approvals(filter?: { run?: string; state?: ApprovalState }): ApprovalRow[];
+  setApprovalState(id: number, state: ApprovalState): void;
+  addVote(approval: number, vote: Omit<VoteRow, 'at'>): void;
+  votes(approval: number): VoteRow[];
 }

@@ -11,7 +11,8 @@ import { defaultConfig, type Config } from '../../../src/config/config.js';
 import { Runtime } from '../../../src/engine/runtime.js';
 import { buildPlan, type Plan } from '../../../src/plan/plan.js';
 import { loadPlaybook, type Playbook } from '../../../src/playbook/load.js';
-import { Store } from '../../../src/store/store.js';
+import { SqliteStore } from '../../../src/store/sqlite-store.js';
+import type { Store } from '../../../src/store/store.js';
 import { exampleHit } from '../alert/example.js';
 
 /** The mining playbook with a four-eyes gate (2 of responder or lead) in front of triage. */
@@ -47,7 +48,7 @@ beforeEach(async () => {
   const dir = mkdtempSync(join(tmpdir(), 'soar-decide-'));
   const playbook = await fourEyesPlaybook(dir);
   plan = buildPlan({ alert: parseAlerts(exampleHit())[0]!, playbook, config, actions: ACTIONS });
-  store = new Store(join(dir, 'soar.db'));
+  store = new SqliteStore(join(dir, 'soar.db'));
   runtime = new Runtime({ store, config, actions: ACTIONS, hosts: noHosts });
   runtime.start(plan, playbook);
   expect(await runtime.drive(plan.runId)).toBe('waiting');
@@ -67,7 +68,7 @@ const refusal = (work: () => unknown): string => {
 };
 
 const state = () => runtime.run(plan.runId).snapshot.value;
-const auditKinds = () => store.audit.records(plan.runId).map((record) => `${record.kind}:${record.actor}`);
+const auditKinds = () => store.auditRecords(plan.runId).map((record) => `${record.kind}:${record.actor}`);
 
 describe('a four-eyes gate', () => {
   it('opens only with two different eligible approvers, each bound to the step hash', () => {
