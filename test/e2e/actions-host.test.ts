@@ -16,6 +16,7 @@ import { buildPlan, type Plan, type PlannedStep } from '../../src/plan/plan.js';
 import { loadPlaybook, type Playbook } from '../../src/playbook/load.js';
 import { SshFleet } from '../../src/transport/ssh/fleet.js';
 import { startLab, type Lab, type MinerUnit } from '../lab/lab.js';
+import { eventually } from './support.js';
 import { exampleHit, setField, sourceOf } from '../unit/alert/example.js';
 
 // triage, kill-process and remove-unit on real infected Debian hosts, through the step executor
@@ -87,15 +88,6 @@ async function startBystander(host: string): Promise<number> {
   return Number(await inHost(host, ['sh', '-c', 'setsid sleep 100000 </dev/null >/dev/null 2>&1 & echo $!']));
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 /** A response to one alert on one lab host: the bundled playbook's plan, run step by step. */
 class Response {

@@ -14,6 +14,7 @@ import { loadPlaybook, type Playbook } from '../../src/playbook/load.js';
 import { SshFleet } from '../../src/transport/ssh/fleet.js';
 import type { ExecResult, Transport } from '../../src/transport/transport.js';
 import { startLab, type Lab, type LabHost } from '../lab/lab.js';
+import { eventually } from './support.js';
 import { exampleHit, setField, sourceOf } from '../unit/alert/example.js';
 
 // Isolation and release on real Debian hosts, through the same step executor soar runs: lab 3.
@@ -121,15 +122,6 @@ async function tcpConnects(netns: string, address: string, port: number): Promis
   return attempt.exitCode === 0;
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const soarTables = async (host: LabHost) => (await inHost(host, 'nft list tables')).split('\n').filter((line) => line.includes('soar_isolation'));

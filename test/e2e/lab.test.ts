@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, resolveConfigPath } from '../../src/config/config.js';
+import { eventually } from './support.js';
 import { LAB_SCRIPT, LabError, startLab, type Lab, type LabHost, type MinerUnit } from '../lab/lab.js';
 
 // Lab ids of their own, so that this file never tears down a lab another test or engineer is using.
@@ -54,15 +55,6 @@ async function inHost(name: string, argv: string[]): Promise<string> {
   return result.stdout.trim();
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
 
 async function mainPid(name: string, unit: string): Promise<number> {
   return Number(await inHost(name, ['systemctl', 'show', '--property=MainPID', '--value', unit]));

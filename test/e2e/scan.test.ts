@@ -11,6 +11,7 @@ import { buildPlan, type Plan, type PlannedStep } from '../../src/plan/plan.js';
 import { loadPlaybook, type Playbook } from '../../src/playbook/load.js';
 import { SshFleet } from '../../src/transport/ssh/fleet.js';
 import { startLab, type Lab, type LabHost } from '../lab/lab.js';
+import { eventually } from './support.js';
 import { exampleHit, setField, sourceOf } from '../unit/alert/example.js';
 
 // The scan on a real infected Debian host, through the step executor and the SSH fleet: lab 3.
@@ -80,15 +81,6 @@ async function inHost(script: string): Promise<string> {
   return result.stdout.trim();
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
 
 const ofKind = (findings: Finding[], kind: string) => findings.filter((finding) => finding.kind === kind);
 const pathsOf = (findings: Finding[], kind: string) => ofKind(findings, kind).map((finding) => finding.path).sort();

@@ -81,3 +81,14 @@ export async function tcpConnects(netns: string, address: string, port: number):
   const attempt = await execa('ip', ['netns', 'exec', netns, 'timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${address}/${port}`], { reject: false });
   return attempt.exitCode === 0;
 }
+
+/** Polls until `probe` returns a value (real hosts take their time), or fails naming what never came. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
