@@ -25,9 +25,9 @@ afterAll(async () => {
 
 const APPROVE = ['--approve-as', 'demo-analyst', '--reason', 'crash test'];
 
-/** A freshly infected host: isolation from an earlier scenario lifted, the miner installed again. */
+/** A freshly infected host: whatever an earlier scenario left stopped, isolation lifted, the miner installed again. */
 async function reinfect(target: LabHost): Promise<void> {
-  await onHost(lab, target.name, 'nft delete table inet soar_isolation 2>/dev/null; true');
+  await onHost(lab, target.name, 'systemctl disable --now c3pool_miner.service 2>/dev/null; nft delete table inet soar_isolation 2>/dev/null; true');
   await lab.infect(target.name, 'c3pool_miner.service', { staging: true });
 }
 
