@@ -34,7 +34,14 @@ raise_inotify_limit() {
 boot_host() {
   local i=$1 name
   name=$(host_name "$i")
-  setsid systemd-nspawn --quiet -D "$(host_dir "$i")/merged" --boot --register=no --keep-unit --link-journal=no \
+  # Its own cgroup first: with --keep-unit (no systemd here) nspawn nests the host's tree under
+  # its own cgroup, and hosts sharing one would share their units' cgroups.
+  setsid bash -c 'for hierarchy in /sys/fs/cgroup/systemd /sys/fs/cgroup/unified; do
+      [[ -d $hierarchy ]] && mkdir -p "$hierarchy/soar-lab/$1" && echo $$ >"$hierarchy/soar-lab/$1/cgroup.procs"
+    done
+    shift
+    exec "$@"' host-cgroup "$name" \
+    systemd-nspawn --quiet -D "$(host_dir "$i")/merged" --boot --register=no --keep-unit --link-journal=no \
     --capability=CAP_NET_ADMIN,CAP_LINUX_IMMUTABLE --network-namespace-path="/run/netns/$(host_netns "$i")" \
     -M "$name" </dev/null >"$LAB_DIR/logs/$name.log" 2>&1 &
   echo $! >"$LAB_DIR/run/$name.pid"
@@ -124,6 +131,16 @@ stop_hosts() {
   for netns in $(lab_namespaces); do
     # shellcheck disable=SC2046 # one pid per word
     kill -KILL $(namespace_pids "$netns") 2>/dev/null || true
+  done
+  remove_host_cgroups
+}
+
+# The hosts' own cgroups, deepest first. A cgroup stays busy until the machine's PID 1 reaps the
+# host's last zombies, which can take a while: what is left now goes at the lab's next up or down.
+remove_host_cgroups() {
+  local cgroup
+  for cgroup in /sys/fs/cgroup/{systemd,unified}/soar-lab/"lab$LAB_ID"-h*; do
+    if [[ -d $cgroup ]]; then find "$cgroup" -depth -type d -exec rmdir {} + 2>/dev/null || true; fi
   done
 }
 
