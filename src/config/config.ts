@@ -3,6 +3,7 @@ import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { SoarError } from '../errors.js';
+import { INDEX_NAME, KIBANA_SPACE } from '../kibana/grammar.js';
 import { parseWithSchema, readLocatedYaml } from '../yaml/located.js';
 import { HOST_NAME, SYSTEMD_UNIT_NAME, SHA256_HEX, isNormalAbsolutePath } from '../grammar.js';
 
@@ -62,6 +63,19 @@ const allowlistEntry = z.strictObject({
   reason: z.string().min(1),
 });
 
+const serverSchema = z.strictObject({
+  /** Loopback by default: put a TLS-terminating proxy in front before exposing it. */
+  listen: z.strictObject({ host: z.string().min(1).default('127.0.0.1'), port: z.number().int().min(0).max(65535).default(8787) }).default({ host: '127.0.0.1', port: 8787 }),
+  /** The shared secret Kibana's webhook connector sends in the x-soar-secret header; soar serve refuses to start without it. */
+  intake_secret: secretRef.optional(),
+  /** Largest request body in bytes; a bigger one is refused with 413. */
+  body_limit: z.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+  /** Runs driven at once (each holds at most one SSH connection, to its host). */
+  max_concurrent_runs: z.number().int().min(1).max(1024).default(16),
+  /** Runs waiting for a free slot; beyond it intake answers 429 with Retry-After. */
+  queue_limit: z.number().int().min(1).max(100_000).default(1000),
+});
+
 const configSchema = z
   .strictObject({
     /** OpenSSH known_hosts file with the pinned keys of every host; relative to the config file. */
@@ -91,11 +105,32 @@ const configSchema = z
             headers: z.record(z.string(), secretRef).default({}),
           })
           .optional(),
+        /** Kibana itself: the escalation opens a case, attaches the alert, comments the timeline, sets the alert's status. */
+        kibana: z
+          .strictObject({
+            url: z.url({ protocol: /^https?$/ }),
+            /** Kibana space id; omit for the default space. */
+            space: z.string().regex(KIBANA_SPACE, 'a Kibana space id (lowercase letters, digits, _ and -)').optional(),
+            /** The whole Authorization header value: `ApiKey <base64>` or `Basic <base64>`. */
+            auth: secretRef,
+            /** The alerts index for the case's alert attachment; default: the alert's own index. */
+            alert_index: z.string().regex(INDEX_NAME, 'an Elasticsearch index name').optional(),
+          })
+          .optional(),
       })
       .default({}),
     approvers: z
-      .record(z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'an analyst name'), z.strictObject({ roles: z.array(z.string().min(1)).min(1) }))
+      .record(
+        z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, 'an analyst name'),
+        z.strictObject({
+          roles: z.array(z.string().min(1)).min(1),
+          /** sha256 of the analyst's API token for soar serve: the token itself is never stored. */
+          token_sha256: z.string().regex(SHA256_HEX, '64 lowercase hex digits (sha256 of the token)').optional(),
+        }),
+      )
       .default({}),
+    /** soar serve: the HTTP intake and approval API. */
+    server: serverSchema.default(serverSchema.parse({})),
     /** The SQLite store (runs, approvals, audit trail), relative to the config file; see storePath. */
     store: z.string().min(1).optional(),
     /** Keys the audit chain with HMAC-SHA256: kept outside the store, so a rewriter of the store cannot re-chain it. */

@@ -1,0 +1,175 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { KibanaRefusedError, KibanaReplyError, KibanaUnavailableError } from './errors.js';
+import { SAVED_OBJECT_ID } from './grammar.js';
+
+export type AlertStatus = 'open' | 'acknowledged' | 'in-progress' | 'closed';
+
+/** What `POST /api/cases` needs, besides what the client fills in (connector, settings, owner). */
+export interface NewCase {
+  title: string;
+  description: string;
+  tags: string[];
+}
+
+export interface AlertAttachment {
+  /** kibana.alert.uuid */
+  alertId: string;
+  index: string;
+  /** kibana.alert.rule.uuid and the rule's name. */
+  rule: { id: string | null; name: string | null };
+}
+
+/** A case as Kibana returns it: its id, and the version an update must quote. */
+export interface CaseRef {
+  id: string;
+  version: string;
+}
+
+/** One exchange with Kibana, told to the caller for the audit trail (never the Authorization header). */
+export type KibanaExchange =
+  | { phase: 'sending'; method: 'POST'; path: string; attempt: number; body: unknown }
+  | { phase: 'returned'; method: 'POST'; path: string; attempt: number; status: number; text: string; durationMs: number }
+  | { phase: 'failed'; method: 'POST'; path: string; attempt: number; message: string; durationMs: number };
+
+export interface KibanaClientOptions {
+  /** Kibana's base URL (may carry a base path). */
+  url: string;
+  space?: string | undefined;
+  /** The whole Authorization header value. */
+  authorization: string;
+  /** Each attempt's time limit. */
+  timeoutMs: number;
+  /** Attempts per request on 5xx, 429 or no answer; waits double from baseDelayMs, never beyond maxDelayMs. */
+  retry?: { attempts: number; baseDelayMs: number; maxDelayMs: number };
+  observe?: (exchange: KibanaExchange) => void;
+}
+
+const OWNER = 'securitySolution';
+const DEFAULT_RETRY = { attempts: 3, baseDelayMs: 1_000, maxDelayMs: 10_000 };
+/** Kibana's answers are read up to this size: a case with many comments is large, but not this large. */
+const MAX_REPLY_CHARS = 1024 * 1024;
+
+/** Retry-After as milliseconds: delta-seconds or an HTTP date. */
+export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
+  if (header === null) return undefined;
+  if (/^\d+$/.test(header.trim())) return Number(header.trim()) * 1_000;
+  const at = Date.parse(header);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/** Kibana's own words from an error body ({statusCode, error, message}), else the status text. */
+function kibanaMessage(text: string, fallback: string): string {
+  try {
+    const body = JSON.parse(text) as { message?: unknown; error?: unknown };
+    if (typeof body.message === 'string' && body.message) return body.message.slice(0, 500);
+    if (typeof body.error === 'string' && body.error) return body.error.slice(0, 500);
+  } catch {
+    // not JSON: the status text says it
+  }
+  return fallback;
+}
+
+/**
+ * A typed client for the four Kibana requests an escalation makes. Every request carries
+ * `kbn-xsrf` and the configured Authorization; 5xx, 429 and lost answers are retried a bounded
+ * number of times (Retry-After honoured when it fits the bound), other 4xx fail at once.
+ */
+export class KibanaClient {
+  readonly #options: KibanaClientOptions & { retry: NonNullable<KibanaClientOptions['retry']> };
+
+  constructor(options: KibanaClientOptions) {
+    this.#options = { ...options, retry: options.retry ?? DEFAULT_RETRY };
+  }
+
+  async createCase(newCase: NewCase): Promise<CaseRef> {
+    const reply = await this.#post('/api/cases', {
+      ...newCase,
+      connector: { id: 'none', name: 'none', type: '.none', fields: null },
+      settings: { syncAlerts: true },
+      owner: OWNER,
+    });
+    return this.#caseRef('POST /api/cases', reply);
+  }
+
+  attachAlert(caseId: string, attachment: AlertAttachment): Promise<CaseRef> {
+    return this.#comment(caseId, { type: 'alert', ...attachment, owner: OWNER });
+  }
+
+  addComment(caseId: string, comment: string): Promise<CaseRef> {
+    return this.#comment(caseId, { type: 'user', comment, owner: OWNER });
+  }
+
+  /** Sets detection alerts' status; Kibana answers with an update-by-query result. */
+  async setAlertStatus(alertIds: readonly string[], status: AlertStatus): Promise<{ updated: number }> {
+    const reply = (await this.#post('/api/detection_engine/signals/status', { signal_ids: alertIds, status })) as { updated?: unknown };
+    return { updated: typeof reply.updated === 'number' ? reply.updated : 0 };
+  }
+
+  async #comment(caseId: string, body: Record<string, unknown>): Promise<CaseRef> {
+    // The id comes from Kibana's answer: checked before it becomes part of a URL path.
+    if (!SAVED_OBJECT_ID.test(caseId)) throw new KibanaReplyError('POST /api/cases/<id>/comments', `named a case id soar will not put in a URL (${JSON.stringify(caseId.slice(0, 80))})`);
+    const path = `/api/cases/${caseId}/comments`;
+    return this.#caseRef(`POST ${path}`, await this.#post(path, body));
+  }
+
+  #caseRef(request: string, reply: unknown): CaseRef {
+    const { id, version } = (reply ?? {}) as { id?: unknown; version?: unknown };
+    if (typeof id !== 'string' || typeof version !== 'string') throw new KibanaReplyError(request, 'has no case id and version');
+    return { id, version };
+  }
+
+  #url(path: string): string {
+    const base = this.#options.url.replace(/\/+$/, '');
+    return `${base}${this.#options.space === undefined ? '' : `/s/${this.#options.space}`}${path}`;
+  }
+
+  async #post(path: string, body: unknown): Promise<unknown> {
+    const { retry } = this.#options;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.#once(path, body, attempt);
+      } catch (error) {
+        if (!(error instanceof KibanaUnavailableError) || attempt >= retry.attempts) throw error;
+        const delay = error.retryAfterMs ?? Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
+        // A longer wait than the bound is left to the playbook step's durable retries.
+        if (delay > retry.maxDelayMs) throw error;
+        await sleep(delay);
+      }
+    }
+  }
+
+  async #once(path: string, body: unknown, attempt: number): Promise<unknown> {
+    const { observe, timeoutMs, authorization } = this.#options;
+    const request = `POST ${path}`;
+    observe?.({ phase: 'sending', method: 'POST', path, attempt, body });
+    const startedAt = Date.now();
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(this.#url(path), {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'kbn-xsrf': 'true', authorization },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(timeoutMs),
+        // A redirect means a wrong URL: it is refused, and the Authorization header never follows it.
+        redirect: 'manual',
+      });
+      text = (await response.text()).slice(0, MAX_REPLY_CHARS);
+    } catch (error) {
+      const message = String((error as Error).cause ?? error);
+      observe?.({ phase: 'failed', method: 'POST', path, attempt, message, durationMs: Date.now() - startedAt });
+      throw new KibanaUnavailableError(request, `no answer: ${message}`, { cause: error });
+    }
+    observe?.({ phase: 'returned', method: 'POST', path, attempt, status: response.status, text, durationMs: Date.now() - startedAt });
+    if (response.status >= 500 || response.status === 429) {
+      const retryAfter = retryAfterMs(response.headers.get('retry-after'));
+      throw new KibanaUnavailableError(request, `${response.status} ${kibanaMessage(text, response.statusText)}`, { status: response.status, ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }) });
+    }
+    if (!response.ok) throw new KibanaRefusedError(request, response.status, kibanaMessage(text, response.statusText));
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new KibanaReplyError(request, 'is not JSON');
+    }
+  }
+}
