@@ -17,8 +17,11 @@ beforeEach(async () => {
 });
 afterEach(() => kibana.close());
 
-const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
-  fetch(`${kibana.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', 'kbn-xsrf': 'true', authorization: AUTH, ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+/** A raw request: the right headers unless `headers` changes one (undefined leaves it out). */
+function post(path: string, body: unknown, headers: Record<string, string | undefined> = {}) {
+  const sent = Object.entries({ 'content-type': 'application/json', 'kbn-xsrf': 'true', authorization: AUTH, ...headers }).filter((entry): entry is [string, string] => entry[1] !== undefined);
+  return fetch(`${kibana.url}${path}`, { method: 'POST', headers: sent, body: typeof body === 'string' ? body : JSON.stringify(body) });
+}
 
 const GOOD_CASE = { title: 't', description: 'd', tags: ['soar'], connector: { id: 'none', name: 'none', type: '.none', fields: null }, settings: { syncAlerts: true }, owner: 'securitySolution' };
 
@@ -38,11 +41,8 @@ describe('the fake Kibana enforces the contract (bad requests are refused)', () 
     ['an unknown status', '/api/detection_engine/signals/status', { status: 'resolved', signal_ids: [ALERT] }, {}, 400, /status/],
     ['a comment on a case that does not exist', '/api/cases/nope/comments', { type: 'user', comment: 'c', owner: 'securitySolution' }, {}, 404, /not found/],
     ['an unknown path', '/api/case', GOOD_CASE, {}, 404, /Not Found/],
-  ])('%s', async (_what, path, body, headers, status, message) => {
-    const clean = Object.fromEntries(Object.entries(headers).filter(([, value]) => value !== undefined)) as Record<string, string>;
-    const response = await (headers['kbn-xsrf'] === undefined && 'kbn-xsrf' in headers
-      ? fetch(`${kibana.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: AUTH }, body: JSON.stringify(body) })
-      : post(path, body, clean));
+  ])('%s', async (_what, path, body, headers: Record<string, string | undefined>, status, message) => {
+    const response = await post(path, body, headers);
     expect(response.status).toBe(status);
     const answer = (await response.json()) as { statusCode: number; error: string; message: string };
     expect(answer).toMatchObject({ statusCode: status, error: expect.any(String) });
