@@ -57,7 +57,7 @@ Examples:
   },
 };
 
-interface Trail {
+export interface Trail {
   store: string;
   records: TrailRecord[];
   verdict: ChainVerdict;
@@ -67,8 +67,11 @@ interface Trail {
 /** Reads and verifies the whole trail: every view of it says whether it can be trusted. */
 async function verifiedTrail(values: { store?: string; config?: string }): Promise<Trail> {
   const { config } = await configFrom(values.config);
-  const store = storePath(config, values.store);
-  const key = await auditKey(config);
+  return readVerifiedTrail(storePath(config, values.store), await auditKey(config));
+}
+
+/** The store's whole trail, verified with the audit key (soar audit, and soar serve's audit export). */
+export function readVerifiedTrail(store: string, key: Buffer | undefined): Trail {
   const { records, head } = readStoredTrail(store);
   return { store, records, verdict: verifyChain(records, { key, head: head ?? null }), keyed: key !== undefined };
 }
@@ -76,14 +79,14 @@ async function verifiedTrail(values: { store?: string; config?: string }): Promi
 const recordsOf = (trail: Trail, run: string): AuditRecord[] => trail.records.filter(isReadable).filter((record) => record.run === run);
 
 /** RUN's records; none is a mistake in RUN (unless the trail is damaged, which verify reports). */
-function requireRecords(trail: Trail, run: string): AuditRecord[] {
+export function requireRecords(trail: Trail, run: string): AuditRecord[] {
   const records = recordsOf(trail, run);
   if (records.length > 0) return records;
   const runs = [...new Set(trail.records.filter(isReadable).map((record) => record.run))].slice(-5).map(printable);
   throw new SoarError('RUN_NOT_FOUND', `the audit trail of ${trail.store} has no record of run ${printable(run)}${runs.length > 0 ? ` (latest runs: ${runs.join(', ')})` : ' (it is empty)'}`);
 }
 
-function chainReport(trail: Trail, run: string | undefined): ChainReport {
+export function chainReport(trail: Trail, run: string | undefined): ChainReport {
   const { verdict } = trail;
   const badRun = verdict.ok ? undefined : failureRun(trail.records, verdict);
   return { verdict, keyed: trail.keyed, failureRun: badRun, failureInRun: run === undefined || badRun === undefined ? undefined : badRun === run };

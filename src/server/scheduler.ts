@@ -1,0 +1,187 @@
+import type { Runtime } from '../engine/runtime.js';
+import type { Logger } from '../log.js';
+import type { Plan } from '../plan/plan.js';
+import type { Playbook } from '../playbook/load.js';
+
+export interface SchedulerOptions {
+  runtime: Runtime;
+  /** Runs driven at once: a slow or dead host holds one slot, never the others. */
+  maxConcurrentRuns: number;
+  /** Runs waiting for a slot; `full` beyond it, so intake can answer 429. */
+  queueLimit: number;
+  /** How often due deadlines fire and runs with new intents are picked up. */
+  tickMs?: number;
+  /** How long a run whose drive threw is left alone before it is tried again. */
+  stallMs?: number;
+  logger?: Logger;
+}
+
+/** What became of one alert: a run of its own (new, or the one it already had) or a place in its host's incident. */
+export interface Admission {
+  run: string;
+  created: boolean;
+  /** The alert joined the host's running incident (recorded there as alert.joined). */
+  joined: boolean;
+}
+
+/**
+ * Runs many incidents at once. One incident per host: an alert for a host whose run is active
+ * joins that run (an alert.joined audit record) instead of starting another, so two playbooks
+ * never act on one host at once. Runs are driven in their own tasks, at most maxConcurrentRuns
+ * together, the rest wait in a bounded queue; a run waiting for a decision or a deadline holds no
+ * slot. Everything it knows is rebuilt from the store when it starts.
+ */
+export class Scheduler {
+  readonly #options: SchedulerOptions;
+  readonly #queue: string[] = [];
+  readonly #driving = new Map<string, Promise<void>>();
+  /** Runs that got new intents while being driven: driven again once the current drive ends. */
+  readonly #again = new Set<string>();
+  /** The active run of each host. */
+  readonly #hostRun = new Map<string, string>();
+  /** Further active runs of a host (started elsewhere, e.g. soar run), each taken up after the one before ends. */
+  readonly #held = new Map<string, string[]>();
+  /** Alerts that joined a run: a repeat of one is a duplicate, even after a restart. */
+  readonly #joined = new Map<string, string>();
+  readonly #stalled = new Map<string, number>();
+  #timer: NodeJS.Timeout | undefined;
+  #stopping = false;
+
+  constructor(options: SchedulerOptions) {
+    this.#options = options;
+  }
+
+  /** Takes up every active run in the store and starts the deadline timer. */
+  start(): void {
+    const { store } = this.#options.runtime;
+    for (const record of store.auditRecords()) {
+      if (record.kind === 'alert.joined') this.#joined.set((record.data as { alert: string }).alert, record.run);
+    }
+    for (const run of store.runs({ status: 'active' })) this.#adopt(run.id, run.host);
+    this.#timer = setInterval(() => this.tick(), this.#options.tickMs ?? 1000);
+    this.#timer.unref();
+    this.tick();
+  }
+
+  get full(): boolean {
+    return this.#queue.length >= this.#options.queueLimit;
+  }
+
+  stats(): { driving: number; queued: number; active: number } {
+    return { driving: this.#driving.size, queued: this.#queue.length, active: this.#hostRun.size + [...this.#held.values()].reduce((sum, runs) => sum + runs.length, 0) };
+  }
+
+  /**
+   * Admits an alert's plan, synchronously, so that no other alert can interleave: it is in the
+   * store (as a run, or as alert.joined in its host's run) when this returns.
+   */
+  admit(plan: Plan, playbook: Playbook): Admission {
+    const { runtime } = this.#options;
+    const host = plan.target.host.name;
+    const active = this.#hostRun.get(host);
+    const joinedTo = this.#joined.get(plan.alert.id);
+    if (joinedTo !== undefined) return { run: joinedTo, created: false, joined: true };
+    if (active !== undefined && runtime.run(active).alertId !== plan.alert.id) {
+      runtime.store.transaction(() =>
+        runtime.audit(active, 'alert.joined', { alert: plan.alert.id, rule: plan.alert.rule, timestamp: plan.alert.timestamp, unit: plan.target.unit, plan: plan.hash }),
+      );
+      this.#joined.set(plan.alert.id, active);
+      return { run: active, created: false, joined: true };
+    }
+    const { runId, created } = runtime.start(plan, playbook);
+    if (runtime.run(runId).status === 'active') this.#adopt(runId, host);
+    return { run: runId, created, joined: false };
+  }
+
+  /** A decision arrived for the run: drive it (now, or after the drive under way). */
+  wake(runId: string): void {
+    if (this.#driving.has(runId)) this.#again.add(runId);
+    else this.#enqueue(runId);
+  }
+
+  /** Fires due deadlines and picks up runs with intents to carry out. */
+  tick(): void {
+    if (this.#stopping) return;
+    const { runtime } = this.#options;
+    try {
+      runtime.fireDeadlines(new Date());
+    } catch (error) {
+      this.#options.logger?.error({ err: error }, 'firing deadlines failed; trying again on the next tick');
+    }
+    for (const runId of this.#hostRun.values()) {
+      if (runtime.store.openIntents(runId).length > 0) this.wake(runId);
+    }
+  }
+
+  /** Stops taking up work and waits (up to graceMs) for drives under way to reach a committed point. */
+  async stop(graceMs: number): Promise<boolean> {
+    this.#stopping = true;
+    clearInterval(this.#timer);
+    this.#queue.length = 0;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), graceMs);
+    });
+    const settled = Promise.all(this.#driving.values()).then(() => true);
+    try {
+      return await Promise.race([settled, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #adopt(runId: string, host: string): void {
+    const current = this.#hostRun.get(host);
+    if (current === undefined) {
+      this.#hostRun.set(host, runId);
+      this.#enqueue(runId);
+    } else if (current !== runId) {
+      const held = this.#held.get(host) ?? [];
+      if (!held.includes(runId)) this.#held.set(host, [...held, runId]);
+    }
+  }
+
+  #enqueue(runId: string): void {
+    if (this.#stopping || this.#queue.includes(runId) || this.#driving.has(runId)) return;
+    if ((this.#stalled.get(runId) ?? 0) > Date.now()) return;
+    this.#queue.push(runId);
+    this.#pump();
+  }
+
+  #pump(): void {
+    while (!this.#stopping && this.#driving.size < this.#options.maxConcurrentRuns) {
+      const runId = this.#queue.shift();
+      if (runId === undefined) return;
+      this.#driving.set(runId, this.#drive(runId));
+    }
+  }
+
+  async #drive(runId: string): Promise<void> {
+    const { runtime, logger } = this.#options;
+    try {
+      const state = await runtime.drive(runId);
+      if (state !== 'waiting') this.#finished(runId);
+    } catch (error) {
+      // A drive that throws left its last commit in place; it is settled when tried again.
+      this.#stalled.set(runId, Date.now() + (this.#options.stallMs ?? 30_000));
+      logger?.error({ err: error, soar: { run: runId } }, `driving ${runId} failed; it is tried again later`);
+    } finally {
+      this.#driving.delete(runId);
+      if (this.#again.delete(runId)) this.#enqueue(runId);
+      this.#pump();
+    }
+  }
+
+  #finished(runId: string): void {
+    const host = this.#options.runtime.run(runId).host;
+    if (this.#hostRun.get(host) !== runId) return;
+    this.#hostRun.delete(host);
+    const [next, ...rest] = this.#held.get(host) ?? [];
+    if (rest.length > 0) this.#held.set(host, rest);
+    else this.#held.delete(host);
+    if (next !== undefined) {
+      this.#hostRun.set(host, next);
+      this.#enqueue(next);
+    }
+  }
+}
