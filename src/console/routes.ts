@@ -1,0 +1,38 @@
+import { readFileSync } from 'node:fs';
+import type { FastifyInstance } from 'fastify';
+import { SoarError } from '../errors.js';
+
+/** The console's page or script is not beside this module (a build that did not copy them). */
+export class ConsoleMissingError extends SoarError {
+  constructor(file: string, cause: unknown) {
+    super('CONSOLE_MISSING', `the analyst console's ${file} is missing beside ${new URL('.', import.meta.url).pathname}: rebuild soar (npm run build copies src/console into dist)`, { cause });
+  }
+}
+
+// The page runs only its own script and talks only to soar: injected markup could neither run nor load anything.
+const PAGE_HEADERS = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'unsafe-inline'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-store',
+};
+
+function consoleFile(name: string): string {
+  try {
+    return readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
+  } catch (error) {
+    throw new ConsoleMissingError(name, error);
+  }
+}
+
+/**
+ * Serves the analyst console (a static page and its script, read once here) at /console. The page
+ * holds no data: everything it shows comes from the API with the analyst's own token.
+ */
+export function registerConsole(app: FastifyInstance): void {
+  const page = consoleFile('index.html');
+  const script = consoleFile('console.js');
+  app.get('/', async (_request, reply) => reply.redirect('/console'));
+  app.get('/console', async (_request, reply) => reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(page));
+  app.get('/console/console.js', async (_request, reply) => reply.headers(PAGE_HEADERS).type('text/javascript; charset=utf-8').send(script));
+}
