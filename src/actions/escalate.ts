@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ActionDefinition } from './action.js';
+import { planKibanaRequests } from '../kibana/escalation.js';
 import { StepFailedError } from './failure.js';
 
 const params = z.strictObject({
@@ -17,17 +18,26 @@ export const escalate: ActionDefinition<z.infer<typeof params>> = {
   params,
   outcomes: ['delivered'],
   plan(stepParams, { config }) {
-    const webhook = config.escalation.webhook;
-    if (!webhook) {
-      return [{ purpose: `record a ${stepParams.severity} case in the run's audit trail (no webhook configured)`, where: 'audit' }];
+    const { webhook, kibana } = config.escalation;
+    if (!webhook && !kibana) {
+      return [{ purpose: `record a ${stepParams.severity} case in the run's audit trail (no webhook or Kibana configured)`, where: 'audit' }];
     }
-    return [{ purpose: `deliver a ${stepParams.severity} case to the SOC webhook (JSON)`, where: 'http', request: { method: 'POST', url: webhook.url } }];
+    return [
+      ...(webhook ? [{ purpose: `deliver a ${stepParams.severity} case to the SOC webhook (JSON)`, where: 'http' as const, request: { method: 'POST' as const, url: webhook.url } }] : []),
+      ...(kibana ? planKibanaRequests(kibana) : []),
+    ];
   },
-  interpret(stepParams, [delivery]) {
-    if (!delivery) return { outcome: 'delivered', summary: 'case recorded in the audit trail', changed: false, evidence: {} };
-    if (delivery.result.exitCode !== 0) {
-      throw new StepFailedError(`the SOC webhook refused the case: ${delivery.result.stderr || delivery.result.stdout}`, { retryable: true });
+  interpret(stepParams, deliveries) {
+    if (deliveries.length === 0) return { outcome: 'delivered', summary: 'case recorded in the audit trail', changed: false, evidence: {} };
+    const refused = deliveries.find((delivery) => delivery.result.exitCode !== 0);
+    if (refused) {
+      throw new StepFailedError(`the SOC webhook refused the case: ${refused.result.stderr || refused.result.stdout}`, { retryable: true });
     }
-    return { outcome: 'delivered', summary: `${stepParams.severity} case delivered (${delivery.result.command})`, changed: false, evidence: { response: delivery.result.stdout.slice(0, 2000) } };
+    return {
+      outcome: 'delivered',
+      summary: `${stepParams.severity} case delivered (${deliveries.map((delivery) => delivery.result.command).join('; ')})`,
+      changed: false,
+      evidence: { responses: deliveries.map((delivery) => ({ purpose: delivery.purpose, response: delivery.result.stdout.slice(0, 2000) })) },
+    };
   },
 };

@@ -7,6 +7,8 @@ import { isSoarError, SoarError } from '../errors.js';
 import { contextLogger, type Logger } from '../log.js';
 import { buildCase } from '../escalation/case.js';
 import { postCase } from '../escalation/webhook.js';
+import type { KibanaExchange } from '../kibana/client.js';
+import { deliverToKibana, kibanaRequestOf, type KibanaRequest } from '../kibana/escalation.js';
 import type { Plan, PlannedStep } from '../plan/plan.js';
 import { compilePlaybook, type PlaybookMachine, type RunEvent, type RunIntent } from '../playbook/compile.js';
 import type { Playbook } from '../playbook/load.js';
@@ -61,6 +63,19 @@ function auditOutput(text: string): { sha256: string; text: string; cut: boolean
 function auditResult(result: ExecResult) {
   const { stdout, stderr, ...rest } = result;
   return { ...rest, stdout: auditOutput(stdout), stderr: auditOutput(stderr) };
+}
+
+/** One exchange with Kibana as the trail keeps it: bodies and answers hashed and clipped, no credentials. */
+function auditExchange(step: string, request: KibanaRequest, exchange: KibanaExchange) {
+  const common = { step, request, path: exchange.path, attempt: exchange.attempt };
+  switch (exchange.phase) {
+    case 'sending':
+      return { ...common, body: auditOutput(JSON.stringify(exchange.body)) };
+    case 'returned':
+      return { ...common, status: exchange.status, durationMs: exchange.durationMs, answer: auditOutput(exchange.text) };
+    case 'failed':
+      return { ...common, message: exchange.message, durationMs: exchange.durationMs };
+  }
 }
 
 /**
@@ -302,20 +317,34 @@ export class Runtime {
       probe: () => this.#options.hosts.probe(hostName),
       deliver: async (planned) => {
         const severity = (step.params as { severity?: string }).severity ?? 'high';
+        const records = this.store.auditRecords(run.id);
         const results = new Map(
-          this.store
-            .auditRecords(run.id)
+          records
             .filter((record) => record.kind === 'step.result' || (record.kind === 'step.settled' && (record.data as { inPlace: boolean }).inPlace))
             .map((record) => [(record.data as { step: string }).step, record.data as StepResult]),
         );
         const current = this.run(run.id);
         const soc = buildCase(current.plan, current.snapshot.context, results, severity);
-        this.#commit(run.id, 'case.built', soc);
+        // One case per attempt, however many requests deliver it.
+        if (planned === step.commands.find((command) => command.where !== 'host')) this.#commit(run.id, 'case.built', soc);
         if (planned.where === 'audit') return undefined;
+        const kibana = this.#options.config.escalation.kibana;
+        const request = kibanaRequestOf(planned);
         try {
-          return await postCase(this.#options.config, planned.request.url, soc, step.timeoutMs);
+          if (!request || !kibana) return await postCase(this.#options.config, planned.request.url, soc, step.timeoutMs);
+          return await deliverToKibana(request, {
+            config: this.#options.config,
+            kibana,
+            soc,
+            records,
+            timeoutMs: step.timeoutMs,
+            observe: (name, exchange) => this.#commit(run.id, `kibana.${exchange.phase}`, auditExchange(step.id, name, exchange)),
+            acknowledge: (delivered) => this.#commit(run.id, 'kibana.delivered', { step: step.id, ...delivered }),
+          });
         } catch (error) {
-          throw new StepFailedError(`${planned.purpose}: ${isSoarError(error) ? error.message : String((error as Error).cause ?? error)}`, { retryable: true, cause: error });
+          // Kibana's refusals are for good; the webhook's, and anything unexpected, may pass.
+          const retryable = request && isSoarError(error) ? error.retryable : true;
+          throw new StepFailedError(`${planned.purpose}: ${isSoarError(error) ? error.message : String((error as Error).cause ?? error)}`, { retryable, cause: error, code: isSoarError(error) ? error.code : undefined });
         }
       },
       observe: (event) => {

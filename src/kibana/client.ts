@@ -49,6 +49,11 @@ const DEFAULT_RETRY = { attempts: 3, baseDelayMs: 1_000, maxDelayMs: 10_000 };
 /** Kibana's answers are read up to this size: a case with many comments is large, but not this large. */
 const MAX_REPLY_CHARS = 1024 * 1024;
 
+/** Where a Kibana API path lives: under the base URL, and under /s/<space> when a space is set. */
+export function kibanaUrl(base: string, space: string | undefined, path: string): string {
+  return `${base.replace(/\/+$/, '')}${space === undefined ? '' : `/s/${space}`}${path}`;
+}
+
 /** Retry-After as milliseconds: delta-seconds or an HTTP date. */
 export function retryAfterMs(header: string | null, now = Date.now()): number | undefined {
   if (header === null) return undefined;
@@ -118,10 +123,6 @@ export class KibanaClient {
     return { id, version };
   }
 
-  #url(path: string): string {
-    const base = this.#options.url.replace(/\/+$/, '');
-    return `${base}${this.#options.space === undefined ? '' : `/s/${this.#options.space}`}${path}`;
-  }
 
   async #post(path: string, body: unknown): Promise<unknown> {
     const { retry } = this.#options;
@@ -146,7 +147,7 @@ export class KibanaClient {
     let response: Response;
     let text: string;
     try {
-      response = await fetch(this.#url(path), {
+      response = await fetch(kibanaUrl(this.#options.url, this.#options.space, path), {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'kbn-xsrf': 'true', authorization },
         body: JSON.stringify(body),
