@@ -11,6 +11,8 @@ let selectedRun;
 /** What the rendered approval cards show: they are rebuilt only when it changes, so a reason being typed survives polls. */
 let renderedApprovals = '';
 let polling = false;
+/** The answer to the last decision sent from this page, shown again when its card is rebuilt. */
+let lastDecision;
 
 /** An element with text children; attributes are set as attribute values, never parsed. */
 function h(tag, attributes, ...children) {
@@ -101,7 +103,8 @@ function commandView(planned) {
 
 function approvalCard(runId, approval) {
   const reason = h('textarea', { name: 'reason', required: true, placeholder: 'why (required, goes into the audit trail)', 'aria-label': `reason for ${approval.step}` });
-  const result = h('p', { class: 'result', role: 'status' });
+  const shown = lastDecision && lastDecision.run === runId && lastDecision.step === approval.step ? lastDecision.text : undefined;
+  const result = h('p', { class: shown ? 'result ok' : 'result', role: 'status' }, shown);
   const decide = async (decision, buttons) => {
     if (reason.value.trim() === '') {
       result.className = 'result error';
@@ -114,8 +117,9 @@ function approvalCard(runId, approval) {
         method: 'POST',
         body: JSON.stringify({ reason: reason.value, stepHash: approval.stepHash }),
       });
+      lastDecision = { run: runId, step: approval.step, text: `${decision === 'approve' ? 'approved' : 'denied'} by ${outcome.analyst}: ${outcome.outcome}` };
       result.className = 'result ok';
-      result.textContent = `${decision === 'approve' ? 'approved' : 'denied'} by ${outcome.analyst}: ${outcome.outcome}`;
+      result.textContent = lastDecision.text;
       void poll();
     } catch (error) {
       result.className = 'result error';

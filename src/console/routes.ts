@@ -32,6 +32,8 @@ function consoleFile(name: string): string {
 export function registerConsole(app: FastifyInstance): void {
   const page = consoleFile('index.html');
   const script = consoleFile('console.js');
+  // Browsers ask for it; an empty answer keeps the console's log free of 404s.
+  app.get('/favicon.ico', async (_request, reply) => reply.code(204).send());
   app.get('/', async (_request, reply) => reply.redirect('/console'));
   app.get('/console', async (_request, reply) => reply.headers(PAGE_HEADERS).type('text/html; charset=utf-8').send(page));
   app.get('/console/console.js', async (_request, reply) => reply.headers(PAGE_HEADERS).type('text/javascript; charset=utf-8').send(script));

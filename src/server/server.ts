@@ -1,5 +1,6 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Config } from '../config/config.js';
+import { registerConsole } from '../console/routes.js';
 import type { Runtime } from '../engine/runtime.js';
 import type { Logger } from '../log.js';
 import type { Playbook } from '../playbook/load.js';
@@ -36,5 +37,6 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   app.get('/healthz', async () => ({ ok: true, ...scheduler.stats() }));
   intakeRoute(app, { config, store: runtime.store, playbook: options.playbook, scheduler, intakeSecret: options.intakeSecret });
   runsRoutes(app, { config, runtime, scheduler, auditKey: options.auditKey });
+  registerConsole(app);
   return app;
 }
