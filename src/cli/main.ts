@@ -12,9 +12,10 @@ import { releaseCommand } from './commands/release.js';
 import { resumeCommand } from './commands/resume.js';
 import { statusCommand } from './commands/status.js';
 import { schemaCommand } from './commands/schema.js';
+import { serveCommand } from './commands/serve.js';
 import { validateCommand } from './commands/validate.js';
 
-const COMMANDS: readonly CliCommand[] = [planCommand, runCommand, auditCommand, statusCommand, approveCommand, denyCommand, releaseCommand, resumeCommand, validateCommand, schemaCommand, graphCommand];
+const COMMANDS: readonly CliCommand[] = [planCommand, runCommand, auditCommand, statusCommand, approveCommand, denyCommand, releaseCommand, resumeCommand, serveCommand, validateCommand, schemaCommand, graphCommand];
 
 /** Errors about the input (alert, playbook, config) rather than about soar or the world. */
 const REFUSED_CODES = new Set(['ALERT_INVALID', 'INVALID_FIELD', 'ALERT_NOT_TAKEN', 'HOST_NOT_IN_INVENTORY', 'APPROVERS_INSUFFICIENT', 'APPROVAL_REFUSED', 'RUN_NOT_FOUND']);

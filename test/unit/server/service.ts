@@ -1,14 +1,13 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { ACTIONS } from '../../../src/actions/registry.js';
 import { DEFAULT_PLAYBOOK } from '../../../src/cli/defaults.js';
 import { defaultConfig, type Config, type HostEntry } from '../../../src/config/config.js';
 import { Runtime, type Hosts } from '../../../src/engine/runtime.js';
 import { loadPlaybook, type Playbook } from '../../../src/playbook/load.js';
-import { buildServer } from '../../../src/server/server.js';
-import { Scheduler } from '../../../src/server/scheduler.js';
+import type { Scheduler } from '../../../src/server/scheduler.js';
+import { startService } from '../../../src/server/service.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import { exampleHit, setField, sourceOf, webhookBody } from '../alert/example.js';
 
@@ -69,19 +68,14 @@ export async function openService(options: { file: string; config: Config; playb
   const { config, playbook } = options;
   const store = new SqliteStore(options.file);
   const runtime = new Runtime({ store, config, actions: ACTIONS, hosts: options.hosts });
-  const scheduler = new Scheduler({ runtime, maxConcurrentRuns: config.server.max_concurrent_runs, queueLimit: config.server.queue_limit, tickMs: 50 });
-  scheduler.start();
-  const app = buildServer({ config, runtime, playbook, scheduler, intakeSecret: INTAKE_SECRET, auditKey: undefined });
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  const { port } = app.server.address() as AddressInfo;
+  const service = await startService({ config, runtime, playbook, intakeSecret: INTAKE_SECRET, auditKey: undefined, listen: { host: '127.0.0.1', port: 0 }, tickMs: 50 });
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: service.url,
     store,
     runtime,
-    scheduler,
+    scheduler: service.scheduler,
     close: async () => {
-      await app.close();
-      await scheduler.stop(10_000);
+      await service.stop(10_000);
       store.close();
     },
   };
