@@ -1,0 +1,81 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, expect, it } from 'vitest';
+import { ACTIONS } from '../../../src/actions/registry.js';
+import { recordDecision } from '../../../src/approvals/decide.js';
+import { Runtime } from '../../../src/engine/runtime.js';
+import { loadPlaybook } from '../../../src/playbook/load.js';
+import { SqliteStore } from '../../../src/store/sqlite-store.js';
+import { SshFleet } from '../../../src/transport/ssh/fleet.js';
+import { gatedPlaybook, hostName, INTAKE_SECRET, kibanaBody, openService, post, serviceConfig, type Service } from './service.js';
+
+const open: Array<{ close(): Promise<void> | void }> = [];
+afterEach(async () => {
+  for (const thing of open.splice(0).reverse()) await thing.close();
+});
+
+/** One host at 127.0.0.1 port 1, where nothing listens: a step that reaches it fails at once, and is recorded. */
+function setup() {
+  const dir = mkdtempSync(join(tmpdir(), 'soar-scheduler-'));
+  writeFileSync(join(dir, 'known_hosts'), '');
+  const config = { ...serviceConfig(1, { connect_timeout: 2000 }), baseDir: dir };
+  const fleet = new SshFleet(config);
+  open.push(fleet);
+  return { dir, config, fleet, file: join(dir, 'soar.db') };
+}
+
+async function until<T>(what: string, probe: () => T | undefined, ms = 10_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() - started > ms) throw new Error(`${what} did not happen within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+const intake = async (service: Service, uuid: string) =>
+  (await post(`${service.url}/api/alerts`, kibanaBody([{ uuid, host: hostName(0) }]), { 'x-soar-secret': INTAKE_SECRET })).body.runs[0] as { run: string; created: boolean; joined: boolean };
+
+it('a gate whose time runs out escalates the run with no request from anyone; the host is then free for a new incident', { timeout: 30_000 }, async () => {
+  const { dir, config, fleet, file } = setup();
+  const text = readFileSync((await gatedPlaybook(dir)).file, 'utf8').replace('expires: 1h', 'expires: 1s');
+  writeFileSync(join(dir, 'short-gate.yaml'), text);
+  const service = await openService({ file, config, playbook: await loadPlaybook(join(dir, 'short-gate.yaml'), ACTIONS), hosts: fleet });
+  open.push(service);
+  const first = await intake(service, 'e1'.repeat(32));
+  expect(first).toMatchObject({ created: true, joined: false });
+  expect(await intake(service, 'e2'.repeat(32))).toEqual({ alert: 'e2'.repeat(32), run: first.run, created: false, joined: true });
+  await until('the run ending', () => service.store.run(first.run)!.status !== 'active');
+  expect(service.store.approval(first.run, 'triage')!.state).toBe('expired');
+  expect(service.store.run(first.run)!.snapshot.context.escalation).toMatchObject({ reason: 'approval_expired', step: 'triage' });
+  const kinds = service.store.auditRecords(first.run).map((record) => record.kind);
+  expect(kinds).toEqual(expect.arrayContaining(['alert.joined', 'approval.expired', 'run.finished']));
+  // Only the escalation ran: nothing behind the gate.
+  const started = service.store.auditRecords(first.run).filter((record) => record.kind === 'step.started').map((record) => (record.data as { step: string }).step);
+  expect(started).toEqual(['escalate']);
+  // The incident is over: the next alert for the host starts its own run.
+  expect(await intake(service, 'e3'.repeat(32))).toMatchObject({ created: true, joined: false });
+});
+
+it('runs decided while soar serve was down are taken up when it starts again', { timeout: 30_000 }, async () => {
+  const { dir, config, fleet, file } = setup();
+  const playbook = await gatedPlaybook(dir);
+  const before = await openService({ file, config, playbook, hosts: fleet });
+  const { run } = await intake(before, 'd1'.repeat(32));
+  const gate = await until('the gate', () => before.store.approval(run, 'triage'));
+  await before.close();
+
+  // Decided from elsewhere (soar approve) while no server runs.
+  const store = new SqliteStore(file);
+  const runtime = new Runtime({ store, config, actions: ACTIONS, hosts: fleet });
+  for (const analyst of ['alice', 'bob']) recordDecision(runtime, config, { run, step: 'triage', analyst, decision: 'approve', reason: 'INC-7', stepHash: gate.stepHash });
+  expect(store.auditRecords(run).map((record) => record.kind)).not.toContain('step.started');
+  store.close();
+
+  const after = await openService({ file, config, playbook, hosts: fleet });
+  open.push(after);
+  await until('triage on the host', () => after.store.auditRecords(run).some((record) => record.kind === 'step.failed' || record.kind === 'step.unknown'));
+  expect(after.store.auditRecords(run).map((record) => record.kind)).toContain('step.started');
+});
