@@ -39,8 +39,8 @@ export interface FakeKibana {
   statusUpdates: StatusUpdate[];
   /** Every request with the status it was answered with, in order. */
   requests: SeenRequest[];
-  /** The next `count` requests are answered with `status` (503 or 429), before any check. */
-  failNext(count: number, status: 429 | 500 | 502 | 503, retryAfter?: string): void;
+  /** The next `count` requests (after letting `skip` through) are answered with `status`, before any check. */
+  failNext(count: number, status: 429 | 500 | 502 | 503, retryAfter?: string, skip?: number): void;
   close(): Promise<void>;
 }
 
@@ -99,7 +99,7 @@ export async function startFakeKibana(options: { authorization: string }): Promi
   const cases: FakeCase[] = [];
   const statusUpdates: StatusUpdate[] = [];
   const requests: SeenRequest[] = [];
-  let failures: { count: number; status: number; retryAfter: string | undefined } = { count: 0, status: 503, retryAfter: undefined };
+  let failures: { count: number; status: number; retryAfter: string | undefined; skip: number } = { count: 0, status: 503, retryAfter: undefined, skip: 0 };
 
   const createCase = (space: string, body: Record<string, unknown>) => {
     exactKeys('', body, ['title', 'description', 'tags', 'connector', 'settings', 'owner'], ['assignees', 'severity', 'category', 'customFields']);
@@ -151,7 +151,9 @@ export async function startFakeKibana(options: { authorization: string }): Promi
   };
 
   async function handle(request: IncomingMessage): Promise<unknown> {
-    if (failures.count > 0) {
+    if (failures.count > 0 && failures.skip > 0) {
+      failures.skip--;
+    } else if (failures.count > 0) {
       failures.count--;
       throw new Refusal(failures.status, 'the stand-in was told to fail this request');
     }
@@ -185,7 +187,7 @@ export async function startFakeKibana(options: { authorization: string }): Promi
       response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', ...headers });
       response.end(JSON.stringify(body));
     };
-    const retryAfter = failures.count > 0 ? failures.retryAfter : undefined;
+    const retryAfter = failures.count > 0 && failures.skip === 0 ? failures.retryAfter : undefined;
     handle(request).then(
       (body) => answer(200, body),
       (error: unknown) => {
@@ -205,8 +207,8 @@ export async function startFakeKibana(options: { authorization: string }): Promi
     cases,
     statusUpdates,
     requests,
-    failNext(count, status, retryAfter) {
-      failures = { count, status, retryAfter };
+    failNext(count, status, retryAfter, skip = 0) {
+      failures = { count, status, retryAfter, skip };
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -1,0 +1,141 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ACTIONS } from '../../../src/actions/registry.js';
+import { parseAlerts } from '../../../src/alert/intake.js';
+import { DEFAULT_PLAYBOOK } from '../../../src/cli/defaults.js';
+import { defaultConfig, type Config } from '../../../src/config/config.js';
+import { Runtime } from '../../../src/engine/runtime.js';
+import { buildPlan, type Plan } from '../../../src/plan/plan.js';
+import { loadPlaybook, type Playbook } from '../../../src/playbook/load.js';
+import { SqliteStore } from '../../../src/store/sqlite-store.js';
+import { SshFleet } from '../../../src/transport/ssh/fleet.js';
+import { exampleHit } from '../alert/example.js';
+import { startFakeKibana, type FakeKibana } from '../../support/kibana-server.js';
+
+const AUTH = 'ApiKey c29hcjpraWJhbmEtdGVzdA==';
+const LATER = () => new Date(Date.now() + 24 * 3_600_000);
+
+/** A port nobody listens on: the run's host refuses the connection, so triage fails and the run escalates. */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+let kibana: FakeKibana;
+let dir: string;
+let playbook: Playbook;
+let port: number;
+const fleets: SshFleet[] = [];
+
+beforeEach(async () => {
+  kibana = await startFakeKibana({ authorization: AUTH });
+  dir = mkdtempSync(join(tmpdir(), 'soar-kibana-'));
+  writeFileSync(join(dir, 'known_hosts'), '');
+  writeFileSync(join(dir, 'id_ed25519'), 'not a key');
+  process.env.SOAR_TEST_KIBANA_AUTH = AUTH;
+  playbook = await loadPlaybook(DEFAULT_PLAYBOOK, ACTIONS);
+  port = await closedPort();
+});
+afterEach(async () => {
+  await Promise.all(fleets.splice(0).map((fleet) => fleet.close()));
+  await kibana.close();
+});
+
+function setup(kibanaConfig: Partial<NonNullable<Config['escalation']['kibana']>> = {}) {
+  const config: Config = {
+    ...defaultConfig(),
+    baseDir: dir,
+    hosts: { 'web-01': { address: '127.0.0.1', port, user: 'root', identity_file: 'id_ed25519', max_sessions: 4, connect_timeout: 2_000 } },
+    escalation: { kibana: { url: kibana.url, space: 'soc', auth: { env: 'SOAR_TEST_KIBANA_AUTH' }, ...kibanaConfig } },
+  };
+  const plan: Plan = buildPlan({ alert: parseAlerts(exampleHit())[0]!, playbook, config, actions: ACTIONS });
+  const store = new SqliteStore(join(dir, 'soar.db'));
+  const fleet = new SshFleet(config);
+  fleets.push(fleet);
+  const runtime = new Runtime({ store, config, actions: ACTIONS, hosts: fleet });
+  runtime.start(plan, playbook);
+  return { plan, store, runtime };
+}
+
+/** Drives a run, firing its retry deadlines as if the time had come, until it finishes. */
+async function driveToEnd(runtime: Runtime, runId: string): Promise<string> {
+  for (let round = 0; round < 10; round++) {
+    const status = await runtime.drive(runId);
+    if (status !== 'waiting') return status;
+    runtime.fireDeadlines(LATER(), runId);
+  }
+  throw new Error('the run did not finish in 10 rounds');
+}
+
+describe('escalation to Kibana through the durable runtime', () => {
+  it('plans the four Kibana requests, under the space', () => {
+    const { plan } = setup();
+    const escalate = plan.steps.find((step) => step.id === 'escalate')!;
+    expect(escalate.commands.map((command) => (command.where === 'http' ? command.request.url.replace(kibana.url, '') : command.where))).toEqual([
+      '/s/soc/api/cases',
+      '/s/soc/api/cases/{case_id}/comments',
+      '/s/soc/api/cases/{case_id}/comments',
+      '/s/soc/api/detection_engine/signals/status',
+    ]);
+  });
+
+  it('a run that escalates opens one case with the alert and the timeline, and acknowledges the alert', async () => {
+    const { plan, store, runtime } = setup();
+    expect(await driveToEnd(runtime, plan.runId)).toBe('done');
+
+    expect(kibana.cases).toHaveLength(1);
+    const [opened] = kibana.cases;
+    expect(opened).toMatchObject({ space: 'soc', owner: 'securitySolution', settings: { syncAlerts: true }, tags: ['soar', 'mining-service', 'not_triaged'] });
+    expect(opened!.title).toMatch(/^c3pool_miner\.service on /);
+    expect(opened!.description).toMatch(/^```text\nsoar run run-[0-9a-f]{16}: step_failed\n/);
+    expect(opened!.comments).toEqual([
+      expect.objectContaining({ type: 'alert', alertId: plan.alert.id, index: '.internal.alerts-security.alerts-default-000001', rule: { id: '5d1c3b0e-0a1b-11ef-9a3e-1d2c3b4a5f60', name: 'Suspicious Mining Process Creation Event' } }),
+      expect.objectContaining({ type: 'user', comment: expect.stringMatching(new RegExp(`^soar timeline of ${plan.runId} \\(step_failed\\):[\\s\\S]*triage +FAILED`)) }),
+    ]);
+    expect(kibana.statusUpdates).toEqual([{ space: 'soc', signal_ids: [plan.alert.id], status: 'acknowledged' }]);
+
+    const records = store.auditRecords(plan.runId);
+    expect(records.filter((record) => record.kind === 'kibana.delivered').map((record) => (record.data as { request: string }).request)).toEqual(['case', 'alert', 'timeline', 'status']);
+    expect(records.filter((record) => record.kind === 'kibana.returned').map((record) => (record.data as { status: number }).status)).toEqual([200, 200, 200, 200]);
+    expect(records.filter((record) => record.kind === 'case.built')).toHaveLength(1);
+    // The credential never reaches the trail.
+    expect(JSON.stringify(records)).not.toContain(AUTH.split(' ')[1]);
+  });
+
+  it('a Kibana outage fails the step; its durable retry adds to the case already opened, never a second one', async () => {
+    const { plan, store, runtime } = setup();
+    // The case is opened, then Kibana goes down for every attempt the client makes at the attachment.
+    kibana.failNext(3, 503, undefined, 1);
+    expect(await driveToEnd(runtime, plan.runId)).toBe('done');
+
+    expect(kibana.cases).toHaveLength(1);
+    expect(kibana.cases[0]!.comments.map((comment) => comment.type)).toEqual(['alert', 'user']);
+    expect(kibana.statusUpdates).toHaveLength(1);
+    const kinds = store.auditRecords(plan.runId).map((record) => `${record.kind}${record.kind === 'step.failed' ? `:${(record.data as { code: string }).code}` : ''}`);
+    expect(kinds).toContain('step.failed:KIBANA_UNAVAILABLE');
+    expect(kinds).toContain('retry.scheduled');
+    expect(kibana.requests.filter((request) => request.path === '/s/soc/api/cases')).toHaveLength(1);
+  });
+
+  it('a permanent refusal is not retried: the step fails with what to fix, and nothing more is sent', async () => {
+    process.env.SOAR_TEST_KIBANA_AUTH = 'ApiKey d3Jvbmc=';
+    const { plan, store, runtime } = setup();
+    expect(await driveToEnd(runtime, plan.runId)).toBe('failed');
+    expect(kibana.requests).toEqual([{ method: 'POST', path: '/s/soc/api/cases', status: 401 }]);
+    const failed = store.auditRecords(plan.runId).filter((record) => record.kind === 'step.failed').at(-1)!.data as { code: string; message: string; retryable: boolean };
+    expect(failed).toMatchObject({ code: 'KIBANA_REFUSED', retryable: false });
+    expect(failed.message).toMatch(/401.*escalation\.kibana\.auth/);
+  });
+
+  it('the configured alert index wins over the alert\'s own', async () => {
+    const { plan, runtime } = setup({ alert_index: '.alerts-security.alerts-soc' });
+    await driveToEnd(runtime, plan.runId);
+    expect(kibana.cases[0]!.comments[0]).toMatchObject({ type: 'alert', alertId: plan.alert.id, index: '.alerts-security.alerts-soc' });
+  });
+});
