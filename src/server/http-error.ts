@@ -27,6 +27,8 @@ export class HttpRefusal extends SoarError {
  */
 export function httpStatusOf(error: unknown): number {
   if (error instanceof HttpRefusal) return error.status;
+  const client = clientStatus(error);
+  if (client !== undefined) return client;
   if (error instanceof AlertIntakeError || error instanceof InvalidFieldError) return 400;
   if (error instanceof AlertNotTakenError) return 422;
   if (error instanceof ApprovalRefusedError) return 403;
@@ -35,6 +37,13 @@ export function httpStatusOf(error: unknown): number {
 }
 
 export function errorBody(error: unknown): ErrorBody {
-  if (!isSoarError(error)) return { error: { code: 'INTERNAL', message: 'soar failed to serve this request; the operational log has the details' } };
-  return { error: { ...error.toJSON(), ...(error instanceof AlertNotTakenError ? { reasons: error.reasons } : {}) } };
+  if (isSoarError(error)) return { error: { ...error.toJSON(), ...(error instanceof AlertNotTakenError ? { reasons: error.reasons } : {}) } };
+  if (clientStatus(error) !== undefined) return { error: { code: (error as { code?: string }).code ?? 'BAD_REQUEST', message: (error as Error).message } };
+  return { error: { code: 'INTERNAL', message: 'soar failed to serve this request; the operational log has the details' } };
+}
+
+/** fastify's own refusals (413 body too large, 400 bad JSON, 415 media type) carry a 4xx statusCode. */
+function clientStatus(error: unknown): number | undefined {
+  const status = (error as { statusCode?: unknown } | undefined)?.statusCode;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
 }

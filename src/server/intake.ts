@@ -8,7 +8,7 @@ import type { Playbook } from '../playbook/load.js';
 import type { Store } from '../store/store.js';
 import { sameSecret } from './credentials.js';
 import { HttpRefusal } from './http-error.js';
-import type { Admission, Scheduler } from './scheduler.js';
+import type { Scheduler } from './scheduler.js';
 
 export interface IntakeOptions {
   config: Config;
@@ -37,7 +37,7 @@ export function intakeRoute(app: FastifyInstance, options: IntakeOptions): void 
       throw new HttpRefusal(429, 'QUEUE_FULL', 'soar has as many runs waiting as server.queue_limit allows: send the alert again after Retry-After');
     }
     const plans = refusedIntoAudit(store, () => parseAlerts(request.body).map((alert) => reachable(buildPlan({ alert, playbook, config, actions: ACTIONS }))));
-    const runs = plans.map((plan) => ({ alert: plan.alert.id, ...scheduler.admit(plan, playbook) }) satisfies Admission & { alert: string });
+    const runs = plans.map((plan) => ({ alert: plan.alert.id, ...scheduler.admit(plan, playbook) }));
     return reply.code(202).send({ runs });
   });
 }

@@ -78,10 +78,12 @@ export class Scheduler {
   admit(plan: Plan, playbook: Playbook): Admission {
     const { runtime } = this.#options;
     const host = plan.target.host.name;
-    const active = this.#hostRun.get(host);
     const joinedTo = this.#joined.get(plan.alert.id);
     if (joinedTo !== undefined) return { run: joinedTo, created: false, joined: true };
-    if (active !== undefined && runtime.run(active).alertId !== plan.alert.id) {
+    // An alert that has its own run (under way or over) is a duplicate, whatever its host is doing now.
+    if (runtime.store.run(plan.runId)) return { run: plan.runId, created: false, joined: false };
+    const active = this.#hostRun.get(host);
+    if (active !== undefined) {
       runtime.store.transaction(() =>
         runtime.audit(active, 'alert.joined', { alert: plan.alert.id, rule: plan.alert.rule, timestamp: plan.alert.timestamp, unit: plan.target.unit, plan: plan.hash }),
       );
@@ -89,7 +91,7 @@ export class Scheduler {
       return { run: active, created: false, joined: true };
     }
     const { runId, created } = runtime.start(plan, playbook);
-    if (runtime.run(runId).status === 'active') this.#adopt(runId, host);
+    this.#adopt(runId, host);
     return { run: runId, created, joined: false };
   }
 

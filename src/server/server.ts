@@ -26,12 +26,10 @@ export function buildServer(options: ServerOptions): FastifyInstance {
   const app = Fastify({ logger: false, bodyLimit: config.server.body_limit, onProtoPoisoning: 'error', onConstructorPoisoning: 'error', return503OnClosing: true });
 
   app.setErrorHandler((error, request, reply) => {
-    // fastify's own refusals (413 too large, 400 bad JSON, 415 media type) carry their status.
-    const own = (error as { statusCode?: number }).statusCode;
-    const status = own !== undefined && own >= 400 && own < 500 ? own : httpStatusOf(error);
+    const status = httpStatusOf(error);
     if (status >= 500) logger?.error({ err: error, url: { path: request.url } }, 'request failed');
-    const body = own !== undefined && status === own ? { error: { code: (error as { code?: string }).code ?? 'BAD_REQUEST', message: (error as Error).message } } : errorBody(error);
-    return reply.code(status).send(body);
+    if (status === 401) logger?.warn({ url: { path: request.url }, client: { address: request.ip } }, 'unauthenticated request refused');
+    return reply.code(status).send(errorBody(error));
   });
 
   app.get('/healthz', async () => ({ ok: true, ...scheduler.stats() }));
