@@ -95,8 +95,11 @@ export class Scheduler {
     return { run: runId, created, joined: false };
   }
 
-  /** A decision arrived for the run: drive it (now, or after the drive under way). */
+  /** A decision arrived for the run: drive it (now, or after the drive under way) if it is its host's incident. */
   wake(runId: string): void {
+    // A run held behind its host's incident is driven when its turn comes, not before.
+    const host = this.#options.runtime.store.run(runId)?.host;
+    if (host === undefined || this.#hostRun.get(host) !== runId) return;
     if (this.#driving.has(runId)) this.#again.add(runId);
     else this.#enqueue(runId);
   }

@@ -3,12 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, expect, it } from 'vitest';
 import { ACTIONS } from '../../../src/actions/registry.js';
+import { parseAlerts } from '../../../src/alert/intake.js';
 import { recordDecision } from '../../../src/approvals/decide.js';
 import { Runtime } from '../../../src/engine/runtime.js';
+import { buildPlan } from '../../../src/plan/plan.js';
 import { loadPlaybook } from '../../../src/playbook/load.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import { SshFleet } from '../../../src/transport/ssh/fleet.js';
-import { gatedPlaybook, hostName, INTAKE_SECRET, kibanaBody, openService, post, serviceConfig, type Service } from './service.js';
+import { gatedPlaybook, hostName, INTAKE_SECRET, kibanaBody, openService, post, serviceConfig, TOKENS, type Service } from './service.js';
 
 const open: Array<{ close(): Promise<void> | void }> = [];
 afterEach(async () => {
@@ -82,4 +84,25 @@ it('runs decided while soar serve was down are taken up when it starts again', {
   open.push(after);
   await until('triage on the host', () => after.store.auditRecords(run).some((record) => record.kind === 'step.failed' || record.kind === 'step.unknown'));
   expect(after.store.auditRecords(run).map((record) => record.kind)).toContain('step.started');
+});
+
+it('two active runs for one host in the store (from soar run) are driven one after the other, never together', { timeout: 30_000 }, async () => {
+  const { dir, config, fleet, file } = setup();
+  const playbook = await gatedPlaybook(dir);
+  const store = new SqliteStore(file);
+  const runtime = new Runtime({ store, config, actions: ACTIONS, hosts: fleet });
+  const [first, second] = ['f1', 'f2'].map((uuid) => {
+    const alert = parseAlerts(kibanaBody([{ uuid: uuid.repeat(32), host: hostName(0) }]))[0]!;
+    return runtime.start(buildPlan({ alert, playbook, config, actions: ACTIONS }), playbook).runId;
+  }) as [string, string];
+  store.close();
+
+  const service = await openService({ file, config, playbook, hosts: fleet });
+  open.push(service);
+  const gate = await until('the first run at its gate', () => service.store.approval(first, 'triage'));
+  expect(service.store.approval(second, 'triage')).toBeUndefined();
+  const deny = await post(`${service.url}/api/runs/${first}/steps/triage/deny`, { reason: 'not ours', stepHash: gate.stepHash }, { authorization: `Bearer ${TOKENS.bob}` });
+  expect(deny.status).toBe(200);
+  await until('the second run at its gate', () => service.store.approval(second, 'triage'));
+  expect(service.store.run(first)!.status).not.toBe('active');
 });
