@@ -331,7 +331,8 @@ export class Runtime {
         const kibana = this.#options.config.escalation.kibana;
         const request = kibanaRequestOf(planned);
         try {
-          if (!request || !kibana) return await postCase(this.#options.config, planned.request.url, soc, step.timeoutMs);
+          if (!request) return await postCase(this.#options.config, planned.request.url, soc, step.timeoutMs);
+          if (!kibana) throw new SoarError('KIBANA_NOT_CONFIGURED', 'the plan sends this to Kibana but escalation.kibana is no longer in the config: restore it, or start a new run');
           return await deliverToKibana(request, {
             config: this.#options.config,
             kibana,

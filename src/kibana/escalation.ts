@@ -5,10 +5,10 @@ import { readSecret, type Config } from '../config/config.js';
 import type { SocCase } from '../escalation/case.js';
 import type { ExecResult } from '../transport/transport.js';
 import { alertAttachment, alertStatusAfter, caseBody, timelineComment } from './case-body.js';
-import { KibanaClient, kibanaUrl, type KibanaExchange } from './client.js';
+import { KibanaClient, kibanaUrl, type KibanaClientOptions, type KibanaExchange } from './client.js';
 import { KibanaReplyError } from './errors.js';
 
-type KibanaConfig = NonNullable<Config['escalation']['kibana']>;
+export type KibanaConfig = NonNullable<Config['escalation']['kibana']>;
 
 /** The requests an escalation to Kibana makes, in order; the plan shows each by its purpose. */
 const REQUESTS = {
@@ -28,6 +28,11 @@ export function planKibanaRequests(kibana: KibanaConfig): PlannedCommand[] {
 /** Which Kibana request a planned command stands for, if any. */
 export function kibanaRequestOf(planned: PlannedCommand): KibanaRequest | undefined {
   return (Object.keys(REQUESTS) as KibanaRequest[]).find((name) => REQUESTS[name].purpose === planned.purpose);
+}
+
+/** A client for the configured Kibana, its credential read only now (the intake may use it to acknowledge alerts). */
+export async function openKibana(config: Config, kibana: KibanaConfig, options: Pick<KibanaClientOptions, 'timeoutMs' | 'observe' | 'retry'>): Promise<KibanaClient> {
+  return new KibanaClient({ url: kibana.url, space: kibana.space, authorization: await readSecret(config, kibana.auth, 'escalation.kibana.auth'), ...options });
 }
 
 /** What Kibana acknowledged for a request of this run (recorded as `kibana.delivered`). */
@@ -71,13 +76,7 @@ export async function deliverToKibana(request: KibanaRequest, delivery: KibanaDe
   const done = earlier.find((entry) => entry.request === request);
   if (done) return answered(request, url, done, startedAt);
 
-  const client = new KibanaClient({
-    url: kibana.url,
-    space: kibana.space,
-    authorization: await readSecret(delivery.config, kibana.auth, 'escalation.kibana.auth'),
-    timeoutMs: delivery.timeoutMs,
-    observe: (exchange) => delivery.observe(request, exchange),
-  });
+  const client = await openKibana(delivery.config, kibana, { timeoutMs: delivery.timeoutMs, observe: (exchange) => delivery.observe(request, exchange) });
   const caseId = () => {
     const opened = earlier.find((entry) => entry.request === 'case')?.caseId;
     if (opened === undefined) throw new KibanaReplyError(`POST ${url}`, 'is missing: no case was opened before this request');

@@ -1,4 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,18 +48,22 @@ afterEach(async () => {
   await kibana.close();
 });
 
-function setup(kibanaConfig: Partial<NonNullable<Config['escalation']['kibana']>> = {}) {
+function setup(kibanaConfig: Partial<NonNullable<Config['escalation']['kibana']>> = {}, options: { webhook?: string; runWith?: (config: Config) => Config } = {}) {
   const config: Config = {
     ...defaultConfig(),
     baseDir: dir,
     hosts: { 'web-01': { address: '127.0.0.1', port, user: 'root', identity_file: 'id_ed25519', max_sessions: 4, connect_timeout: 2_000 } },
-    escalation: { kibana: { url: kibana.url, space: 'soc', auth: { env: 'SOAR_TEST_KIBANA_AUTH' }, ...kibanaConfig } },
+    escalation: {
+      kibana: { url: kibana.url, space: 'soc', auth: { env: 'SOAR_TEST_KIBANA_AUTH' }, ...kibanaConfig },
+      ...(options.webhook ? { webhook: { url: options.webhook, headers: {} } } : {}),
+    },
   };
   const plan: Plan = buildPlan({ alert: parseAlerts(exampleHit())[0]!, playbook, config, actions: ACTIONS });
   const store = new SqliteStore(join(dir, 'soar.db'));
-  const fleet = new SshFleet(config);
+  const runConfig = options.runWith?.(config) ?? config;
+  const fleet = new SshFleet(runConfig);
   fleets.push(fleet);
-  const runtime = new Runtime({ store, config, actions: ACTIONS, hosts: fleet });
+  const runtime = new Runtime({ store, config: runConfig, actions: ACTIONS, hosts: fleet });
   runtime.start(plan, playbook);
   return { plan, store, runtime };
 }
@@ -137,5 +142,37 @@ describe('escalation to Kibana through the durable runtime', () => {
     const { plan, runtime } = setup({ alert_index: '.alerts-security.alerts-soc' });
     await driveToEnd(runtime, plan.runId);
     expect(kibana.cases[0]!.comments[0]).toMatchObject({ type: 'alert', alertId: plan.alert.id, index: '.alerts-security.alerts-soc' });
+  });
+
+  it('the SOC webhook still receives the case when Kibana is configured too', async () => {
+    const received: unknown[] = [];
+    const webhook = createHttpServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+      request.on('end', () => {
+        received.push(JSON.parse(body));
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      });
+    });
+    await new Promise<void>((resolve) => webhook.listen(0, '127.0.0.1', resolve));
+    try {
+      const { plan, store, runtime } = setup({}, { webhook: `http://127.0.0.1:${(webhook.address() as { port: number }).port}/hook` });
+      expect(plan.steps.at(-1)!.commands).toHaveLength(5);
+      expect(await driveToEnd(runtime, plan.runId)).toBe('done');
+      expect(received).toEqual([expect.objectContaining({ source: 'soar', runId: plan.runId, status: 'step_failed' })]);
+      expect(kibana.cases).toHaveLength(1);
+      const result = store.auditRecords(plan.runId).find((record) => record.kind === 'step.result' && (record.data as { step: string }).step === 'escalate')!.data as { evidence: { responses: unknown[] } };
+      expect(result.evidence.responses).toHaveLength(5);
+    } finally {
+      await new Promise<void>((resolve) => webhook.close(() => resolve()));
+    }
+  });
+
+  it('a plan made for Kibana is not sent anywhere else when Kibana left the config', async () => {
+    const { plan, store, runtime } = setup({}, { runWith: (config) => ({ ...config, escalation: {} }) });
+    expect(await driveToEnd(runtime, plan.runId)).toBe('failed');
+    expect(kibana.requests).toEqual([]);
+    const failed = store.auditRecords(plan.runId).filter((record) => record.kind === 'step.failed').at(-1)!.data;
+    expect(failed).toMatchObject({ code: 'KIBANA_NOT_CONFIGURED', retryable: false });
   });
 });
