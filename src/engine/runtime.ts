@@ -70,7 +70,7 @@ function auditExchange(step: string, request: KibanaRequest, exchange: KibanaExc
   const common = { step, request, path: exchange.path, attempt: exchange.attempt };
   switch (exchange.phase) {
     case 'sending':
-      return { ...common, body: auditOutput(JSON.stringify(exchange.body)) };
+      return { ...common, ...(exchange.body === undefined ? {} : { body: auditOutput(JSON.stringify(exchange.body)) }) };
     case 'returned':
       return { ...common, status: exchange.status, durationMs: exchange.durationMs, answer: auditOutput(exchange.text) };
     case 'failed':

@@ -36,6 +36,11 @@ function fit(lines: readonly string[], max: number, cut: (left: number) => strin
 /** Room left for the text inside a fence and the words around it. */
 const TEXT_ROOM = MAX_TEXT - 500;
 
+/** The tag that finds a run's case again when Kibana's answer to opening it was lost. */
+export function runTag(runId: string): string {
+  return `soar-${runId}`;
+}
+
 /** The case Kibana opens: the SocCase's title, what happened in plain lines, and searchable tags. */
 export function caseBody(soc: SocCase): NewCase {
   const lines = [
@@ -51,7 +56,7 @@ export function caseBody(soc: SocCase): NewCase {
   return {
     title: clip(soc.title, MAX_TITLE),
     description: fenced(fit(lines, TEXT_ROOM, (left) => `… ${left} more line(s): soar audit show ${soc.runId}`)),
-    tags: ['soar', soc.playbook.id, soc.verdict ?? 'not_triaged'].map((tag) => clip(tag, MAX_TAG)),
+    tags: ['soar', soc.playbook.id, soc.verdict ?? 'not_triaged', runTag(soc.runId)].map((tag) => clip(tag, MAX_TAG)),
   };
 }
 

@@ -27,9 +27,14 @@ export interface CaseRef {
 
 /** One exchange with Kibana, told to the caller for the audit trail (never the Authorization header). */
 export type KibanaExchange =
-  | { phase: 'sending'; method: 'POST'; path: string; attempt: number; body: unknown }
-  | { phase: 'returned'; method: 'POST'; path: string; attempt: number; status: number; text: string; durationMs: number }
-  | { phase: 'failed'; method: 'POST'; path: string; attempt: number; message: string; durationMs: number };
+  | { phase: 'sending'; method: Method; path: string; attempt: number; body: unknown }
+  | { phase: 'returned'; method: Method; path: string; attempt: number; status: number; text: string; durationMs: number }
+  | { phase: 'failed'; method: Method; path: string; attempt: number; message: string; durationMs: number };
+
+type Method = 'GET' | 'POST';
+
+/** Kibana said it did not take the request (overloaded or throttled): safe to send again even when sending twice would not be. */
+const notTaken = (error: KibanaUnavailableError) => error.status === 429 || error.status === 503;
 
 export interface KibanaClientOptions {
   /** Kibana's base URL (may carry a base path). */
@@ -86,14 +91,21 @@ export class KibanaClient {
     this.#options = { ...options, retry: options.retry ?? DEFAULT_RETRY };
   }
 
+  /**
+   * Opens a case. Sending it twice would open two, so it is sent again only when Kibana said it
+   * did not take it (429, 503); after a lost answer, look for the case first (findCaseByTag).
+   */
   async createCase(newCase: NewCase): Promise<CaseRef> {
-    const reply = await this.#post('/api/cases', {
-      ...newCase,
-      connector: { id: 'none', name: 'none', type: '.none', fields: null },
-      settings: { syncAlerts: true },
-      owner: OWNER,
-    });
-    return this.#caseRef('POST /api/cases', reply);
+    const body = { ...newCase, connector: { id: 'none', name: 'none', type: '.none', fields: null }, settings: { syncAlerts: true }, owner: OWNER };
+    return this.#caseRef('POST /api/cases', await this.#send('POST', '/api/cases', body, notTaken));
+  }
+
+  /** The oldest Security case carrying this tag, if any. */
+  async findCaseByTag(tag: string): Promise<CaseRef | undefined> {
+    const query = new URLSearchParams({ owner: OWNER, tags: tag, sortField: 'createdAt', sortOrder: 'asc', perPage: '1' });
+    const reply = (await this.#send('GET', `/api/cases/_find?${query}`, undefined, () => true)) as { cases?: unknown };
+    if (!Array.isArray(reply.cases)) throw new KibanaReplyError('GET /api/cases/_find', 'has no cases list');
+    return reply.cases.length === 0 ? undefined : this.#caseRef('GET /api/cases/_find', reply.cases[0]);
   }
 
   attachAlert(caseId: string, attachment: AlertAttachment): Promise<CaseRef> {
@@ -106,7 +118,7 @@ export class KibanaClient {
 
   /** Sets detection alerts' status; Kibana answers with an update-by-query result. */
   async setAlertStatus(alertIds: readonly string[], status: AlertStatus): Promise<{ updated: number }> {
-    const reply = (await this.#post('/api/detection_engine/signals/status', { signal_ids: alertIds, status })) as { updated?: unknown };
+    const reply = (await this.#send('POST', '/api/detection_engine/signals/status', { signal_ids: alertIds, status }, () => true)) as { updated?: unknown };
     return { updated: typeof reply.updated === 'number' ? reply.updated : 0 };
   }
 
@@ -114,7 +126,7 @@ export class KibanaClient {
     // The id comes from Kibana's answer: checked before it becomes part of a URL path.
     if (!SAVED_OBJECT_ID.test(caseId)) throw new KibanaReplyError('POST /api/cases/<id>/comments', `named a case id soar will not put in a URL (${JSON.stringify(caseId.slice(0, 80))})`);
     const path = `/api/cases/${caseId}/comments`;
-    return this.#caseRef(`POST ${path}`, await this.#post(path, body));
+    return this.#caseRef(`POST ${path}`, await this.#send('POST', path, body, () => true));
   }
 
   #caseRef(request: string, reply: unknown): CaseRef {
@@ -123,14 +135,14 @@ export class KibanaClient {
     return { id, version };
   }
 
-
-  async #post(path: string, body: unknown): Promise<unknown> {
+  /** Sends a request, again after a wait when Kibana was unavailable and `again` allows it. */
+  async #send(method: Method, path: string, body: unknown, again: (error: KibanaUnavailableError) => boolean): Promise<unknown> {
     const { retry } = this.#options;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#once(path, body, attempt);
+        return await this.#once(method, path, body, attempt);
       } catch (error) {
-        if (!(error instanceof KibanaUnavailableError) || attempt >= retry.attempts) throw error;
+        if (!(error instanceof KibanaUnavailableError) || !again(error) || attempt >= retry.attempts) throw error;
         const delay = error.retryAfterMs ?? Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** (attempt - 1));
         // A longer wait than the bound is left to the playbook step's durable retries.
         if (delay > retry.maxDelayMs) throw error;
@@ -139,18 +151,18 @@ export class KibanaClient {
     }
   }
 
-  async #once(path: string, body: unknown, attempt: number): Promise<unknown> {
+  async #once(method: Method, path: string, body: unknown, attempt: number): Promise<unknown> {
     const { observe, timeoutMs, authorization } = this.#options;
-    const request = `POST ${path}`;
-    observe?.({ phase: 'sending', method: 'POST', path, attempt, body });
+    const request = `${method} ${path}`;
+    observe?.({ phase: 'sending', method, path, attempt, body });
     const startedAt = Date.now();
     let response: Response;
     let text: string;
     try {
       response = await fetch(kibanaUrl(this.#options.url, this.#options.space, path), {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'kbn-xsrf': 'true', authorization },
-        body: JSON.stringify(body),
+        method,
+        headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), 'kbn-xsrf': 'true', authorization },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(timeoutMs),
         // A redirect means a wrong URL: it is refused, and the Authorization header never follows it.
         redirect: 'manual',
@@ -158,10 +170,10 @@ export class KibanaClient {
       text = (await response.text()).slice(0, MAX_REPLY_CHARS);
     } catch (error) {
       const message = String((error as Error).cause ?? error);
-      observe?.({ phase: 'failed', method: 'POST', path, attempt, message, durationMs: Date.now() - startedAt });
+      observe?.({ phase: 'failed', method, path, attempt, message, durationMs: Date.now() - startedAt });
       throw new KibanaUnavailableError(request, `no answer: ${message}`, { cause: error });
     }
-    observe?.({ phase: 'returned', method: 'POST', path, attempt, status: response.status, text, durationMs: Date.now() - startedAt });
+    observe?.({ phase: 'returned', method, path, attempt, status: response.status, text, durationMs: Date.now() - startedAt });
     if (response.status >= 500 || response.status === 429) {
       const retryAfter = retryAfterMs(response.headers.get('retry-after'));
       throw new KibanaUnavailableError(request, `${response.status} ${kibanaMessage(text, response.statusText)}`, { status: response.status, ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }) });

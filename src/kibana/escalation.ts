@@ -4,7 +4,7 @@ import { renderTimeline, timelineOf } from '../audit/timeline.js';
 import { readSecret, type Config } from '../config/config.js';
 import type { SocCase } from '../escalation/case.js';
 import type { ExecResult } from '../transport/transport.js';
-import { alertAttachment, alertStatusAfter, caseBody, timelineComment } from './case-body.js';
+import { alertAttachment, alertStatusAfter, caseBody, runTag, timelineComment } from './case-body.js';
 import { KibanaClient, kibanaUrl, type KibanaClientOptions, type KibanaExchange } from './client.js';
 import { KibanaReplyError } from './errors.js';
 
@@ -86,7 +86,9 @@ export async function deliverToKibana(request: KibanaRequest, delivery: KibanaDe
   let outcome: Delivered;
   switch (request) {
     case 'case': {
-      const opened = await client.createCase(caseBody(soc));
+      // Sent before without an acknowledgement: Kibana may have opened it and the answer been lost.
+      const sentBefore = records.some((record) => record.kind === 'kibana.sending' && (record.data as { request?: string }).request === 'case');
+      const opened = (sentBefore ? await client.findCaseByTag(runTag(soc.runId)) : undefined) ?? (await client.createCase(caseBody(soc)));
       outcome = { request, caseId: opened.id, version: opened.version };
       break;
     }

@@ -37,8 +37,10 @@ export interface FakeKibana {
   url: string;
   cases: FakeCase[];
   statusUpdates: StatusUpdate[];
-  /** Every request with the status it was answered with, in order. */
+  /** Every request with the status it was answered with (0: the answer was lost), in order. */
   requests: SeenRequest[];
+  /** The next `count` requests are carried out, but the connection drops before the answer. */
+  loseAnswers(count: number): void;
   /** The next `count` requests (after letting `skip` through) are answered with `status`, before any check. */
   failNext(count: number, status: 429 | 500 | 502 | 503, retryAfter?: string, skip?: number): void;
   close(): Promise<void>;
@@ -99,6 +101,7 @@ export async function startFakeKibana(options: { authorization: string }): Promi
   const cases: FakeCase[] = [];
   const statusUpdates: StatusUpdate[] = [];
   const requests: SeenRequest[] = [];
+  let lostAnswers = 0;
   let failures: { count: number; status: number; retryAfter: string | undefined; skip: number } = { count: 0, status: 503, retryAfter: undefined, skip: 0 };
 
   const createCase = (space: string, body: Record<string, unknown>) => {
@@ -150,6 +153,14 @@ export async function startFakeKibana(options: { authorization: string }): Promi
     return { took: 3, timed_out: false, total: body.signal_ids.length, updated: body.signal_ids.length, deleted: 0, batches: 1, version_conflicts: 0, noops: 0, retries: { bulk: 0, search: 0 }, throttled_millis: 0, requests_per_second: -1, throttled_until_millis: 0, failures: [] };
   };
 
+  const findCases = (space: string, query: URLSearchParams) => {
+    const tags = query.getAll('tags');
+    const owners = query.getAll('owner');
+    const found = cases.filter((candidate) => candidate.space === space && tags.every((tag) => candidate.tags.includes(tag)) && (owners.length === 0 || owners.includes(candidate.owner)));
+    const perPage = Number(query.get('perPage') ?? 20);
+    return { cases: found.slice(0, perPage).map(reply), page: 1, per_page: perPage, total: found.length, count_open_cases: found.length, count_in_progress_cases: 0, count_closed_cases: 0 };
+  };
+
   async function handle(request: IncomingMessage): Promise<unknown> {
     if (failures.count > 0 && failures.skip > 0) {
       failures.skip--;
@@ -162,9 +173,10 @@ export async function startFakeKibana(options: { authorization: string }): Promi
     const space = spaced?.[1] ?? 'default';
     const path = spaced?.[2] ?? url.pathname;
     const comments = /^\/api\/cases\/([^/]+)\/comments$/.exec(path);
-    const route = path === '/api/cases' ? 'case' : comments ? 'comment' : path === '/api/detection_engine/signals/status' ? 'status' : undefined;
-    if (!route || request.method !== 'POST') throw new Refusal(404, 'Not Found');
+    const route = path === '/api/cases' ? 'case' : comments ? 'comment' : path === '/api/detection_engine/signals/status' ? 'status' : path === '/api/cases/_find' ? 'find' : undefined;
+    if (!route || request.method !== (route === 'find' ? 'GET' : 'POST')) throw new Refusal(404, 'Not Found');
     if (request.headers.authorization !== options.authorization) throw new Refusal(401, '[security_exception]: unable to authenticate user');
+    if (route === 'find') return findCases(space, url.searchParams);
     if (request.headers['kbn-xsrf'] === undefined) throw new Refusal(400, 'Request must contain a kbn-xsrf header.');
     if (!/^application\/json(;|$)/.test(request.headers['content-type'] ?? '')) throw new Refusal(415, 'Unsupported Media Type');
     let body: unknown;
@@ -189,7 +201,15 @@ export async function startFakeKibana(options: { authorization: string }): Promi
     };
     const retryAfter = failures.count > 0 && failures.skip === 0 ? failures.retryAfter : undefined;
     handle(request).then(
-      (body) => answer(200, body),
+      (body) => {
+        if (lostAnswers > 0) {
+          lostAnswers--;
+          requests.push({ method: request.method ?? '', path, status: 0 });
+          response.socket?.destroy();
+          return;
+        }
+        answer(200, body);
+      },
       (error: unknown) => {
         const status = error instanceof Refusal ? error.status : 500;
         const message = error instanceof Error ? error.message : String(error);
@@ -207,6 +227,9 @@ export async function startFakeKibana(options: { authorization: string }): Promi
     cases,
     statusUpdates,
     requests,
+    loseAnswers(count) {
+      lostAnswers = count;
+    },
     failNext(count, status, retryAfter, skip = 0) {
       failures = { count, status, retryAfter, skip };
     },

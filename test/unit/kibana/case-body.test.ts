@@ -52,7 +52,7 @@ describe('what soar puts in a Kibana case', () => {
 
   it('tags soar, the playbook and the verdict; closed when the run ran its course, acknowledged when it escalated', async () => {
     const soc = await socCase();
-    expect(caseBody(soc).tags).toEqual(['soar', 'mining-service', 'malicious']);
+    expect(caseBody(soc).tags).toEqual(['soar', 'mining-service', 'malicious', `soar-${soc.runId}`]);
     expect(alertStatusAfter(soc)).toBe('closed');
     expect(alertStatusAfter(await socCase(undefined, true))).toBe('acknowledged');
   });

@@ -138,7 +138,7 @@ describe('KibanaClient', () => {
 
   it('treats no answer as retryable, and will not put a hostile case id in a URL', async () => {
     await kibana.close();
-    await expect(client({ retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 100 } }).createCase({ title: 't', description: 'd', tags: [] })).rejects.toMatchObject({ code: 'KIBANA_UNAVAILABLE', retryable: true });
+    await expect(client({ retry: { attempts: 2, baseDelayMs: 10, maxDelayMs: 100 } }).setAlertStatus([ALERT], 'closed')).rejects.toMatchObject({ code: 'KIBANA_UNAVAILABLE', retryable: true });
     expect(exchanges.filter((exchange) => exchange.phase === 'failed')).toHaveLength(2);
     kibana = await startFakeKibana({ authorization: AUTH });
     await expect(client().addComment('../../api/detection_engine/signals/status', 'x')).rejects.toThrow(KibanaReplyError);
@@ -150,5 +150,15 @@ describe('KibanaClient', () => {
     expect(retryAfterMs(new Date(1_000_000 + 30_000).toUTCString(), 1_000_000)).toBe(30_000);
     expect(retryAfterMs('soon')).toBeUndefined();
     expect(retryAfterMs(null)).toBeUndefined();
+  });
+
+  it('does not send a case twice after a lost answer: the case is found by its tag instead', async () => {
+    kibana.loseAnswers(1);
+    await expect(client().createCase({ title: 't', description: 'd', tags: ['soar-run-0123456789abcdef'] })).rejects.toMatchObject({ code: 'KIBANA_UNAVAILABLE', retryable: true });
+    expect(kibana.requests).toEqual([{ method: 'POST', path: '/api/cases', status: 0 }]);
+    expect(kibana.cases).toHaveLength(1);
+    expect(await client().findCaseByTag('soar-run-0123456789abcdef')).toEqual({ id: kibana.cases[0]!.id, version: kibana.cases[0]!.version });
+    expect(await client().findCaseByTag('soar-run-ffffffffffffffff')).toBeUndefined();
+    expect(await client({ space: 'other' }).findCaseByTag('soar-run-0123456789abcdef')).toBeUndefined();
   });
 });

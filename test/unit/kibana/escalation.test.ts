@@ -19,7 +19,7 @@ import { startFakeKibana, type FakeKibana } from '../../support/kibana-server.js
 const AUTH = 'ApiKey c29hcjpraWJhbmEtdGVzdA==';
 const LATER = () => new Date(Date.now() + 24 * 3_600_000);
 
-/** A port nobody listens on: the run's host refuses the connection, so triage fails and the run escalates. */
+/** A port nobody listens on (and an identity file that is no key): triage fails at once and the run escalates. */
 async function closedPort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -96,7 +96,7 @@ describe('escalation to Kibana through the durable runtime', () => {
 
     expect(kibana.cases).toHaveLength(1);
     const [opened] = kibana.cases;
-    expect(opened).toMatchObject({ space: 'soc', owner: 'securitySolution', settings: { syncAlerts: true }, tags: ['soar', 'mining-service', 'not_triaged'] });
+    expect(opened).toMatchObject({ space: 'soc', owner: 'securitySolution', settings: { syncAlerts: true }, tags: ['soar', 'mining-service', 'not_triaged', `soar-${plan.runId}`] });
     expect(opened!.title).toMatch(/^c3pool_miner\.service on /);
     expect(opened!.description).toMatch(/^```text\nsoar run run-[0-9a-f]{16}: step_failed\n/);
     expect(opened!.comments).toEqual([
@@ -126,6 +126,17 @@ describe('escalation to Kibana through the durable runtime', () => {
     expect(kinds).toContain('step.failed:KIBANA_UNAVAILABLE');
     expect(kinds).toContain('retry.scheduled');
     expect(kibana.requests.filter((request) => request.path === '/s/soc/api/cases')).toHaveLength(1);
+  });
+
+  it('a lost answer to opening the case: the retried step finds that case by its run tag and opens no second one', async () => {
+    const { plan, store, runtime } = setup();
+    kibana.loseAnswers(1);
+    expect(await driveToEnd(runtime, plan.runId)).toBe('done');
+    expect(kibana.cases).toHaveLength(1);
+    expect(kibana.cases[0]!.comments.map((comment) => comment.type)).toEqual(['alert', 'user']);
+    expect(kibana.requests.map((request) => `${request.method} ${request.path.split('?')[0]} ${request.status}`).slice(0, 3)).toEqual(['POST /s/soc/api/cases 0', 'GET /s/soc/api/cases/_find 200', `POST /s/soc/api/cases/${kibana.cases[0]!.id}/comments 200`]);
+    const delivered = store.auditRecords(plan.runId).filter((record) => record.kind === 'kibana.delivered').map((record) => record.data);
+    expect(delivered[0]).toMatchObject({ request: 'case', caseId: kibana.cases[0]!.id });
   });
 
   it('a permanent refusal is not retried: the step fails with what to fix, and nothing more is sent', async () => {
