@@ -2,17 +2,17 @@ import type { PlannedCommand } from '../actions/action.js';
 import type { AuditRecord } from '../audit/record.js';
 import { renderTimeline, timelineOf } from '../audit/timeline.js';
 import { readSecret, type Config } from '../config/config.js';
+import { SoarError } from '../errors.js';
 import type { SocCase } from '../escalation/case.js';
 import type { ExecResult } from '../transport/transport.js';
 import { alertAttachment, alertStatusAfter, caseBody, runTag, timelineComment } from './case-body.js';
 import { KibanaClient, kibanaUrl, type KibanaClientOptions, type KibanaExchange } from './client.js';
-import { KibanaReplyError } from './errors.js';
 
 export type KibanaConfig = NonNullable<Config['escalation']['kibana']>;
 
 /** The requests an escalation to Kibana makes, in order; the plan shows each by its purpose. */
 const REQUESTS = {
-  case: { path: '/api/cases', purpose: 'open a Kibana case for the run (title, what happened, tags soar/playbook/verdict; no connector; alerts synced)' },
+  case: { path: '/api/cases', purpose: 'open a Kibana case for the run, or find the one a lost answer opened (title, what happened, tags soar/playbook/verdict/run; no connector; alerts synced)' },
   alert: { path: '/api/cases/{case_id}/comments', purpose: "attach the alert to the Kibana case (kibana.alert.uuid, the alert's index, its rule)" },
   timeline: { path: '/api/cases/{case_id}/comments', purpose: "comment the run's timeline on the Kibana case" },
   status: { path: '/api/detection_engine/signals/status', purpose: "set the alert's status in Kibana: closed, or acknowledged when the run escalated (failure, denial, expiry)" },
@@ -36,7 +36,7 @@ export async function openKibana(config: Config, kibana: KibanaConfig, options: 
 }
 
 /** What Kibana acknowledged for a request of this run (recorded as `kibana.delivered`). */
-interface Delivered {
+export interface Delivered {
   request: KibanaRequest;
   caseId?: string;
   version?: string;
@@ -60,7 +60,7 @@ export interface KibanaDelivery {
 const delivered = (records: readonly AuditRecord[]) =>
   records.filter((record) => record.kind === 'kibana.delivered').map((record) => record.data as Delivered);
 
-function answered(request: KibanaRequest, url: string, delivered: Delivered, startedAt: Date): ExecResult {
+function answered(url: string, delivered: Delivered, startedAt: Date): ExecResult {
   return { command: `POST ${url}`, exitCode: 0, signal: null, stdout: JSON.stringify(delivered), stderr: '', truncated: false, startedAt: startedAt.toISOString(), durationMs: Date.now() - startedAt.getTime(), timedOut: false, outcomeUnknown: false };
 }
 
@@ -74,12 +74,12 @@ export async function deliverToKibana(request: KibanaRequest, delivery: KibanaDe
   const url = kibanaUrl(kibana.url, kibana.space, REQUESTS[request].path);
   const earlier = delivered(records);
   const done = earlier.find((entry) => entry.request === request);
-  if (done) return answered(request, url, done, startedAt);
+  if (done) return answered(url, done, startedAt);
 
   const client = await openKibana(delivery.config, kibana, { timeoutMs: delivery.timeoutMs, observe: (exchange) => delivery.observe(request, exchange) });
   const caseId = () => {
     const opened = earlier.find((entry) => entry.request === 'case')?.caseId;
-    if (opened === undefined) throw new KibanaReplyError(`POST ${url}`, 'is missing: no case was opened before this request');
+    if (opened === undefined) throw new SoarError('KIBANA_NO_CASE', `POST ${url}: no Kibana case was opened for this run before this request; start a new run`);
     return opened;
   };
 
@@ -115,5 +115,5 @@ export async function deliverToKibana(request: KibanaRequest, delivery: KibanaDe
     }
   }
   delivery.acknowledge(outcome);
-  return answered(request, url, outcome, startedAt);
+  return answered(url, outcome, startedAt);
 }
