@@ -8,6 +8,7 @@ import type { Playbook } from '../playbook/load.js';
 import type { Store } from '../store/store.js';
 import { sameSecret } from './credentials.js';
 import { HttpRefusal } from './http-error.js';
+import { acknowledgeAlerts } from '../kibana/acknowledge.js';
 import type { Scheduler } from './scheduler.js';
 
 export interface IntakeOptions {
@@ -38,6 +39,7 @@ export function intakeRoute(app: FastifyInstance, options: IntakeOptions): void 
     }
     const plans = refusedIntoAudit(store, () => parseAlerts(request.body).map((alert) => reachable(buildPlan({ alert, playbook, config, actions: ACTIONS }))));
     const runs = plans.map((plan) => ({ alert: plan.alert.id, ...scheduler.admit(plan, playbook) }));
+    void acknowledgeAlerts(config, store, runs.filter((admitted) => admitted.created));
     return reply.code(202).send({ runs });
   });
 }
