@@ -25,6 +25,8 @@ const SOAR = 'soar';
 export interface Hosts {
   transport(hostName: string): Transport;
   probe(hostName: string): Promise<void>;
+  /** Lets go of a host's connection while nothing of it runs. */
+  release?(hostName: string): Promise<void>;
 }
 
 export type ProgressEvent =
@@ -119,6 +121,11 @@ export class Runtime {
     });
     faultPoint('run.started');
     return { runId: plan.runId, created };
+  }
+
+  /** Closes the connection to a run's host while the run is not being driven (waiting or done). */
+  async releaseHost(runId: string): Promise<void> {
+    await this.#options.hosts.release?.(this.run(runId).host);
   }
 
   run(runId: string): RunRow {

@@ -171,6 +171,8 @@ export class Scheduler {
       this.#stalled.set(runId, Date.now() + (this.#options.stallMs ?? 30_000));
       logger?.error({ err: error, soar: { run: runId } }, `driving ${runId} failed; it is tried again later`);
     } finally {
+      // Only driven runs hold a connection: open SSH connections never exceed maxConcurrentRuns.
+      await runtime.releaseHost(runId).catch((error: unknown) => logger?.warn({ err: error, soar: { run: runId } }, 'closing the host connection failed'));
       this.#driving.delete(runId);
       if (this.#again.delete(runId)) this.#enqueue(runId);
       this.#pump();

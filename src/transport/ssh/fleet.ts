@@ -54,6 +54,14 @@ export class SshFleet {
     }
   }
 
+  /** Closes a host's reused connection (the next command opens a new one): idle hosts hold none. */
+  async release(hostName: string): Promise<void> {
+    const connection = this.#connections.get(hostName);
+    if (!connection) return;
+    this.#connections.delete(hostName);
+    await connection.close();
+  }
+
   async close(): Promise<void> {
     const connections = [...this.#connections.values()];
     this.#connections.clear();

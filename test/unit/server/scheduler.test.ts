@@ -106,3 +106,24 @@ it('two active runs for one host in the store (from soar run) are driven one aft
   await until('the second run at its gate', () => service.store.approval(second, 'triage'));
   expect(service.store.run(first)!.status).not.toBe('active');
 });
+
+it('a run holds its host connection only while it is driven: waiting at a gate, it has let go', { timeout: 30_000 }, async () => {
+  const { dir, config, file } = setup();
+  const released: string[] = [];
+  const hosts = {
+    transport: () => {
+      throw new Error('no host may be contacted while a gate is closed');
+    },
+    probe: async () => {
+      throw new Error('no host may be contacted while a gate is closed');
+    },
+    release: async (host: string) => {
+      released.push(host);
+    },
+  };
+  const service = await openService({ file, config, playbook: await gatedPlaybook(dir), hosts });
+  open.push(service);
+  const { run } = await intake(service, 'c'.repeat(64));
+  await until('the run waiting at its gate', () => service.store.approvals({ run, state: 'pending' }).length === 1);
+  await until('the host connection released', () => released.includes(hostName(0)));
+});
