@@ -1,0 +1,103 @@
+/**
+ * Intake benchmark: Kibana webhook alerts accepted per second by soar serve's parts on
+ * 127.0.0.1, each admission committed to SQLite (synchronous FULL) before its 202, against a bare
+ * fastify route that only parses the same JSON, interleaved round by round.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import { ACTIONS } from '../src/actions/registry.js';
+import { Runtime } from '../src/engine/runtime.js';
+import { startService } from '../src/server/service.js';
+import { SqliteStore } from '../src/store/sqlite-store.js';
+import { gatedPlaybook, INTAKE_SECRET, noHosts, serviceConfig } from '../test/unit/server/service.js';
+import { postConcurrently, type LoadResult } from './lib/load.js';
+import { alertBody } from './lib/plans.js';
+import { publish } from './lib/report.js';
+import { formatNumber, median, perSecond, ratio } from './lib/stats.js';
+
+const ROUNDS = 3;
+const ALERTS = Number(process.env.SOAR_BENCH_ALERTS ?? 5_000);
+const CLIENTS = 32;
+const ROUND_MS = 15_000;
+const TARGET_PER_SECOND = 2_000;
+
+function accepted(result: LoadResult): number {
+  return result.statuses[202] ?? 0;
+}
+
+function refusedAny(result: LoadResult): string | undefined {
+  const others = Object.entries(result.statuses).filter(([status]) => status !== '202');
+  return others.length > 0 ? others.map(([status, count]) => `${count}× ${status}`).join(', ') : undefined;
+}
+
+/** The floor: fastify parsing the same bodies and answering 202, nothing planned or stored. */
+async function bareRound(bodies: readonly string[]): Promise<LoadResult> {
+  const config = serviceConfig(0);
+  const app = Fastify({ logger: false, bodyLimit: config.server.body_limit });
+  app.post('/api/alerts', async (request, reply) => reply.code(202).send({ parsed: typeof request.body === 'object' }));
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  try {
+    return await postConcurrently({ url: `${url}/api/alerts`, headers: {}, bodies, clients: CLIENTS, maxMs: ROUND_MS });
+  } finally {
+    await app.close();
+  }
+}
+
+/** soar serve as it starts (default scheduler tick), over a fresh store file; every 202 must be a stored run. */
+async function soarRound(dir: string, round: number, bodies: readonly string[]): Promise<LoadResult> {
+  const config = serviceConfig(ALERTS, {}, { queue_limit: 100_000 });
+  const playbook = await gatedPlaybook(dir);
+  const store = new SqliteStore(join(dir, `intake-${round}.db`));
+  const runtime = new Runtime({ store, config, actions: ACTIONS, hosts: noHosts });
+  const service = await startService({ config, runtime, playbook, intakeSecret: INTAKE_SECRET, auditKey: undefined, listen: { host: '127.0.0.1', port: 0 } });
+  try {
+    const result = await postConcurrently({ url: `${service.url}/api/alerts`, headers: { 'x-soar-secret': INTAKE_SECRET }, bodies, clients: CLIENTS, maxMs: ROUND_MS });
+    const stored = store.runs().length;
+    if (stored !== accepted(result)) throw new Error(`${accepted(result)} alerts got 202 but ${stored} runs are in the store`);
+    return result;
+  } finally {
+    await service.stop(30_000);
+    store.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'soar-bench-intake-'));
+  try {
+    const bare: number[] = [];
+    const soar: number[] = [];
+    const problems: string[] = [];
+    for (let round = 0; round < ROUNDS; round += 1) {
+      // Fresh alerts every round: a repeat would be a duplicate, which soar answers without storing a run.
+      const bodies = Array.from({ length: ALERTS }, (_, index) => JSON.stringify(alertBody(`intake ${round}`, index)));
+      const floor = await bareRound(bodies);
+      const served = await soarRound(dir, round, bodies);
+      bare.push(perSecond(accepted(floor), floor.elapsedMs));
+      soar.push(perSecond(accepted(served), served.elapsedMs));
+      for (const [name, result] of [['bare', floor], ['soar', served]] as const) {
+        const refused = refusedAny(result);
+        if (refused) problems.push(`round ${round + 1} ${name}: ${refused}`);
+      }
+      console.log(`round ${round + 1}: bare ${formatNumber(bare.at(-1)!)}/s, soar ${formatNumber(soar.at(-1)!)}/s (${accepted(served)} accepted in ${formatNumber(served.elapsedMs / 1000, 1)} s)`);
+    }
+    const bareMedian = median(bare);
+    const soarMedian = median(soar);
+    publish(
+      'intake',
+      [
+        { measure: 'bare fastify route (JSON parse only)', median: `${formatNumber(bareMedian)}/s`, compared: 'baseline' },
+        { measure: 'soar serve POST /api/alerts (planned, stored, synchronous FULL)', median: `${formatNumber(soarMedian)}/s`, compared: `${ratio(soarMedian, bareMedian)} of bare`, target: `≥ ${formatNumber(TARGET_PER_SECOND)}/s (${ratio(soarMedian, TARGET_PER_SECOND)})` },
+      ],
+      [
+        `medians of ${ROUNDS} interleaved rounds; each round: up to ${formatNumber(ALERTS)} unique Kibana webhook bodies (one alert, own host: a new incident each, gated playbook), ${CLIENTS} keep-alive clients in a worker thread, at most ${ROUND_MS / 1000} s`,
+        ...(problems.length > 0 ? [`answers other than 202: ${problems.join('; ')}`] : []),
+      ],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
