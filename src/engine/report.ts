@@ -1,4 +1,5 @@
 import type { StepResult } from '../actions/action.js';
+import type { AuditRecord } from '../audit/record.js';
 import type { SocCase } from '../escalation/case.js';
 import type { RunContext } from '../playbook/compile.js';
 import type { RunState, Store } from '../store/store.js';
@@ -15,18 +16,24 @@ export interface RunReport {
   case: SocCase | undefined;
 }
 
+/** Every step's result so far, from a run's trail: its results, and settlements that found the effect in place. */
+export function stepResults(records: readonly AuditRecord[]): Map<string, StepResult> {
+  const results = new Map<string, StepResult>();
+  for (const record of records) {
+    const data = record.data as { step: string; inPlace?: boolean } & StepResult;
+    if (record.kind === 'step.result' || (record.kind === 'step.settled' && data.inPlace)) {
+      results.set(data.step, { outcome: data.outcome, summary: data.summary, changed: data.changed, evidence: data.evidence });
+    }
+  }
+  return results;
+}
+
 /** What a run did, read back from the store (its snapshot and its audit records). */
 export function runReport(store: Store, runId: string): RunReport {
   const run = store.run(runId)!;
-  const results: Record<string, StepResult> = {};
-  let built: SocCase | undefined;
-  for (const record of store.auditRecords(runId)) {
-    const data = record.data as { step?: string; inPlace?: boolean } & StepResult;
-    if (record.kind === 'step.result' || (record.kind === 'step.settled' && data.inPlace)) {
-      results[data.step!] = { outcome: data.outcome, summary: data.summary, changed: data.changed, evidence: data.evidence };
-    }
-    if (record.kind === 'case.built') built = record.data as SocCase;
-  }
+  const records = store.auditRecords(runId);
+  const results = Object.fromEntries(stepResults(records));
+  const built = records.findLast((record) => record.kind === 'case.built')?.data as SocCase | undefined;
   const { context } = run.snapshot;
   return {
     runId,

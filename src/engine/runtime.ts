@@ -1,25 +1,22 @@
 import type { ActionDefinition, PlanContext, StepResult } from '../actions/action.js';
 import { StepFailedError, StepOutcomeUnknownError } from '../actions/failure.js';
 import type { AuditEntry } from '../audit/record.js';
-import { sha256Hex } from '../canonical-json.js';
 import type { Config } from '../config/config.js';
 import { isSoarError, SoarError } from '../errors.js';
 import { contextLogger, type Logger } from '../log.js';
 import { buildCase } from '../escalation/case.js';
-import { postCase } from '../escalation/webhook.js';
-import type { KibanaExchange } from '../kibana/client.js';
-import { deliverToKibana, kibanaRequestOf, type KibanaRequest } from '../kibana/escalation.js';
+import { deliverCase } from '../escalation/deliver.js';
+import { auditOutput, auditResult } from '../audit/capture.js';
 import type { Plan, PlannedStep } from '../plan/plan.js';
 import { compilePlaybook, type PlaybookMachine, type RunEvent, type RunIntent } from '../playbook/compile.js';
 import type { Playbook } from '../playbook/load.js';
 import type { IntentRow, RunRow, RunState, Store } from '../store/store.js';
-import type { ExecResult, Transport } from '../transport/transport.js';
+import type { Transport } from '../transport/transport.js';
 import { faultPoint } from './fault.js';
 import { advanceRun, beginRun } from './machine-steps.js';
+import { stepResults } from './report.js';
 import { performStep, settleStep, type StepIo } from './perform-step.js';
 
-/** How much of a command's output goes into the audit record as text (the sha256 covers all). */
-const AUDIT_OUTPUT_CHARS = 16 * 1024;
 const SOAR = 'soar';
 
 export interface Hosts {
@@ -55,28 +52,6 @@ export type DriveResult = RunState | 'waiting';
 export class RunNotFoundError extends SoarError {
   constructor(run: string) {
     super('RUN_NOT_FOUND', `no run ${run} in the store: list runs with soar status`);
-  }
-}
-
-function auditOutput(text: string): { sha256: string; text: string; cut: boolean } {
-  return { sha256: sha256Hex(text), text: text.slice(0, AUDIT_OUTPUT_CHARS), cut: text.length > AUDIT_OUTPUT_CHARS };
-}
-
-function auditResult(result: ExecResult) {
-  const { stdout, stderr, ...rest } = result;
-  return { ...rest, stdout: auditOutput(stdout), stderr: auditOutput(stderr) };
-}
-
-/** One exchange with Kibana as the trail keeps it: bodies and answers hashed and clipped, no credentials. */
-function auditExchange(step: string, request: KibanaRequest, exchange: KibanaExchange) {
-  const common = { step, request, path: exchange.path, attempt: exchange.attempt };
-  switch (exchange.phase) {
-    case 'sending':
-      return { ...common, ...(exchange.body === undefined ? {} : { body: auditOutput(JSON.stringify(exchange.body)) }) };
-    case 'returned':
-      return { ...common, status: exchange.status, durationMs: exchange.durationMs, answer: auditOutput(exchange.text) };
-    case 'failed':
-      return { ...common, message: exchange.message, durationMs: exchange.durationMs };
   }
 }
 
@@ -323,37 +298,12 @@ export class Runtime {
       host: this.#options.hosts.transport(hostName),
       probe: () => this.#options.hosts.probe(hostName),
       deliver: async (planned) => {
-        const severity = (step.params as { severity?: string }).severity ?? 'high';
         const records = this.store.auditRecords(run.id);
-        const results = new Map(
-          records
-            .filter((record) => record.kind === 'step.result' || (record.kind === 'step.settled' && (record.data as { inPlace: boolean }).inPlace))
-            .map((record) => [(record.data as { step: string }).step, record.data as StepResult]),
-        );
         const current = this.run(run.id);
-        const soc = buildCase(current.plan, current.snapshot.context, results, severity);
+        const soc = buildCase(current.plan, current.snapshot.context, stepResults(records), (step.params as { severity?: string }).severity ?? 'high');
         // One case per attempt, however many requests deliver it.
         if (planned === step.commands.find((command) => command.where !== 'host')) this.#commit(run.id, 'case.built', soc);
-        if (planned.where === 'audit') return undefined;
-        const kibana = this.#options.config.escalation.kibana;
-        const request = kibanaRequestOf(planned);
-        try {
-          if (!request) return await postCase(this.#options.config, planned.request.url, soc, step.timeoutMs);
-          if (!kibana) throw new SoarError('KIBANA_NOT_CONFIGURED', 'the plan sends this to Kibana but escalation.kibana is no longer in the config: restore it, or start a new run');
-          return await deliverToKibana(request, {
-            config: this.#options.config,
-            kibana,
-            soc,
-            records,
-            timeoutMs: step.timeoutMs,
-            observe: (name, exchange) => this.#commit(run.id, `kibana.${exchange.phase}`, auditExchange(step.id, name, exchange)),
-            acknowledge: (delivered) => this.#commit(run.id, 'kibana.delivered', { step: step.id, ...delivered }),
-          });
-        } catch (error) {
-          // Kibana's refusals are for good; the webhook's, and anything unexpected, may pass.
-          const retryable = request && isSoarError(error) ? error.retryable : true;
-          throw new StepFailedError(`${planned.purpose}: ${isSoarError(error) ? error.message : String((error as Error).cause ?? error)}`, { retryable, cause: error, code: isSoarError(error) ? error.code : undefined });
-        }
+        return deliverCase(planned, { config: this.#options.config, step, soc, records, commit: (kind, data) => this.#commit(run.id, kind, data) });
       },
       observe: (event) => {
         if (event.phase === 'sending') {
@@ -365,3 +315,4 @@ export class Runtime {
     };
   }
 }
+
