@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
@@ -64,11 +64,19 @@ async function openConsole(token: string): Promise<Page> {
   return page;
 }
 
+const CHROMIUM = '/usr/bin/chromium';
 const screenshot = (page: Page, name: string) => page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: true });
+
+/** Debian's chromium, installed the first time as the lab installs its packages (a fresh machine has none). */
+async function ensureChromium(): Promise<void> {
+  if (existsSync(CHROMIUM)) return;
+  await execa('apt-get', ['update', '-qq']);
+  await execa('apt-get', ['install', '-y', '-qq', 'chromium'], { env: { DEBIAN_FRONTEND: 'noninteractive' } });
+}
 
 beforeAll(async () => {
   mkdirSync(SCREENSHOTS, { recursive: true });
-  [lab, webhook] = await Promise.all([startLab({ hosts: 1, lab: LAB_ID }), startWebhook(WEBHOOK_TOKEN)]);
+  [lab, webhook] = await Promise.all([startLab({ hosts: 1, lab: LAB_ID }), startWebhook(WEBHOOK_TOKEN), ensureChromium()]);
   target = lab.hosts[0]!;
   await lab.infect(target.name, UNIT);
   const port = await freePort();
@@ -83,7 +91,7 @@ beforeAll(async () => {
   serve.all?.on('data', (chunk: Buffer) => (serveLog += chunk.toString()));
   await eventually(`soar serve listening on ${url} (log: ${serveLog})`, async () => ((await fetch(`${url}/healthz`).catch(() => undefined))?.ok ? true : undefined), 30_000);
   browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
+    executablePath: CHROMIUM,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
   });
 }, 600_000);
