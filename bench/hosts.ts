@@ -6,6 +6,7 @@ import { execa, type ResultPromise } from 'execa';
 import { z } from 'zod';
 import { startLab, type Lab, type LabHost } from '../test/lab/lab.js';
 import { SOAR_BIN, writeAlert, writeSoarConfig } from '../test/e2e/support.js';
+import { median } from './lib/stats.js';
 import { runFloor, type RemoteLine, type SshEndpoint } from './lib/ssh-floor.js';
 import { ansibleArgv, ansibleEnv, ensureAnsible, writeAnsibleProject, type AnsibleTarget } from './ansible/playbook.js';
 
@@ -173,11 +174,6 @@ async function prepareForAnsible(lab: Lab, work: string): Promise<void> {
   );
 }
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
-};
 
 const rotate = <T>(items: readonly T[], by: number): T[] => items.map((_, index) => items[(index + by) % items.length]!);
 
