@@ -49,7 +49,7 @@ export interface VerifyOptions {
   key?: Buffer;
   /**
    * The head anchor kept outside the trail. `null`: looked for and not found (a failure when there
-   * are records); undefined: not checked (a trail with no anchor, such as a JSON Lines journal).
+   * are records); undefined: not checked (records read without their anchor).
    */
   head?: AuditHead | null;
 }
