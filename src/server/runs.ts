@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { recordDecision } from '../approvals/decide.js';
 import { buildAuditReport } from '../audit/report.js';
-import { chainReport, readVerifiedTrail, requireRecords } from '../cli/commands/audit.js';
+import { chainReport, readVerifiedTrail, requireRecords } from '../audit/verified-trail.js';
 import type { Config } from '../config/config.js';
 import { runReport } from '../engine/report.js';
 import type { Runtime } from '../engine/runtime.js';

@@ -2,14 +2,11 @@ import { writeFile } from 'node:fs/promises';
 import { auditHeadFile } from '../../audit/head.js';
 import { auditKey } from '../../audit/key.js';
 import { printable } from '../../audit/printable.js';
-import type { AuditRecord } from '../../audit/record.js';
 import { buildAuditReport, type ChainReport } from '../../audit/report.js';
 import { renderMarkdown } from '../../audit/report-markdown.js';
-import { readStoredTrail } from '../../audit/stored-trail.js';
 import { renderTimeline, timelineOf } from '../../audit/timeline.js';
-import { failureRun, isReadable, verifyChain, type ChainVerdict, type TrailRecord } from '../../audit/verify.js';
+import { chainReport, readVerifiedTrail, recordsOf, requireRecords, type Trail } from '../../audit/verified-trail.js';
 import { storePath } from '../../config/config.js';
-import { SoarError } from '../../errors.js';
 import { EXIT, parseCommandArgs, UsageError, writeJson, type Io } from '../command.js';
 import type { CliCommand } from '../command.js';
 import { configFrom } from '../defaults.js';
@@ -57,39 +54,10 @@ Examples:
   },
 };
 
-export interface Trail {
-  store: string;
-  records: TrailRecord[];
-  verdict: ChainVerdict;
-  keyed: boolean;
-}
-
 /** Reads and verifies the whole trail: every view of it says whether it can be trusted. */
 async function verifiedTrail(values: { store?: string; config?: string }): Promise<Trail> {
   const { config } = await configFrom(values.config);
   return readVerifiedTrail(storePath(config, values.store), await auditKey(config));
-}
-
-/** The store's whole trail, verified with the audit key (soar audit, and soar serve's audit export). */
-export function readVerifiedTrail(store: string, key: Buffer | undefined): Trail {
-  const { records, head } = readStoredTrail(store);
-  return { store, records, verdict: verifyChain(records, { key, head: head ?? null }), keyed: key !== undefined };
-}
-
-const recordsOf = (trail: Trail, run: string): AuditRecord[] => trail.records.filter(isReadable).filter((record) => record.run === run);
-
-/** RUN's records; none is a mistake in RUN (unless the trail is damaged, which verify reports). */
-export function requireRecords(trail: Trail, run: string): AuditRecord[] {
-  const records = recordsOf(trail, run);
-  if (records.length > 0) return records;
-  const runs = [...new Set(trail.records.filter(isReadable).map((record) => record.run))].slice(-5).map(printable);
-  throw new SoarError('RUN_NOT_FOUND', `the audit trail of ${trail.store} has no record of run ${printable(run)}${runs.length > 0 ? ` (latest runs: ${runs.join(', ')})` : ' (it is empty)'}`);
-}
-
-export function chainReport(trail: Trail, run: string | undefined): ChainReport {
-  const { verdict } = trail;
-  const badRun = verdict.ok ? undefined : failureRun(trail.records, verdict);
-  return { verdict, keyed: trail.keyed, failureRun: badRun, failureInRun: run === undefined || badRun === undefined ? undefined : badRun === run };
 }
 
 /** One paragraph on the trail's state, for people. */
