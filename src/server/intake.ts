@@ -1,8 +1,8 @@
 import type { FastifyInstance } from 'fastify';
+import { recordRefusedInput } from '../audit/refused-input.js';
 import { ACTIONS } from '../actions/registry.js';
 import { parseAlerts } from '../alert/intake.js';
 import type { Config } from '../config/config.js';
-import { isSoarError } from '../errors.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import type { Playbook } from '../playbook/load.js';
 import type { Store } from '../store/store.js';
@@ -57,7 +57,7 @@ function refusedIntoAudit<T>(store: Store, work: () => T): T {
   try {
     return work();
   } catch (error) {
-    if (isSoarError(error)) store.transaction(() => store.appendAudit({ run: '-', kind: 'input.refused', actor: 'soar', data: error.toJSON() }));
+    recordRefusedInput(store, error);
     throw error;
   }
 }

@@ -1,10 +1,11 @@
+import { recordRefusedInput } from '../../audit/refused-input.js';
 import { ACTIONS } from '../../actions/registry.js';
 import { readAlerts } from '../../alert/intake.js';
 import type { ApprovalDesk } from '../../approvals/approval.js';
 import { eligibleVotes, pregrantedDesk } from '../../approvals/pregranted-desk.js';
 import { terminalDesk } from '../../approvals/terminal-desk.js';
 import type { Config } from '../../config/config.js';
-import { isSoarError, SoarError } from '../../errors.js';
+import { SoarError } from '../../errors.js';
 import { completed, reportText, runReport, type RunReport } from '../../engine/report.js';
 import { runToEnd } from '../../engine/runner.js';
 import { buildPlan, type Plan } from '../../plan/plan.js';
@@ -98,7 +99,7 @@ export async function refusedIntoAudit<T>(session: Session, work: () => Promise<
   try {
     return await work();
   } catch (error) {
-    if (isSoarError(error)) session.store.transaction(() => session.store.appendAudit({ run: '-', kind: 'input.refused', actor: 'soar', data: error.toJSON() }));
+    recordRefusedInput(session.store, error);
     throw error;
   }
 }
