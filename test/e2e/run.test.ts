@@ -1,7 +1,7 @@
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab, type LabHost, type MinerUnit } from '../lab/lab.js';
-import { onHost, soar, startWebhook, tcpConnects, writeAlert, writeSoarConfig, type Webhook } from './support.js';
+import { onHost, soar, startWebhook, tcpConnects, writeAlert, writeAlerts, writeSoarConfig, type Webhook } from './support.js';
 
 const LAB_ID = 5;
 const TOKEN = 'test-webhook-token';
@@ -26,6 +26,7 @@ const responses = new Map<string, string>();
 
 interface Report {
   runId: string;
+  host: string;
   status: string;
   outcomes: Record<string, string>;
   escalation?: { reason: string; step: string; detail?: string };
@@ -45,61 +46,87 @@ const sha256 = (lab: Lab, target: LabHost, path: string) => onHost(lab, target.n
 const minerPids = (target: LabHost, dir: string) =>
   onHost(lab, target.name, `for p in /proc/[0-9]*; do [ "$(readlink $p/exe)" = /root/${dir}/xmrig ] && echo \${p#/proc/}; done; true`).then((out) => out.trim());
 
-describe.each([
+const FULL_RUNS = [
   { index: 0, unit: 'c3pool_miner.service' as MinerUnit, dir: 'c3pool', path: '/tmp/c3pool_miner.service', staging: true },
   { index: 1, unit: 'moneroocean_miner.service' as MinerUnit, dir: 'moneroocean', path: '/etc/systemd/system/moneroocean_miner.service', staging: false },
-])('a full run on a host infected with $unit (alert path $path)', ({ index, unit, dir, path, staging }) => {
-  let before: { unit: string; binary: string; startedAt: number };
-  let run: Awaited<ReturnType<typeof respond>>;
+];
+
+/** The records of a run, in the order the store's trail holds them. */
+const trailOf = async (runId: string) => {
+  const exported = await soar(['audit', 'export', runId, '--format', 'json', '--store', `${lab.dir}/soar.db`, '--config', config]);
+  return (JSON.parse(exported.stdout) as { records: Array<{ seq: number; kind: string }> }).records;
+};
+
+describe('one soar run given alerts for two infected hosts', () => {
+  let fleet: { exitCode: number | undefined; stderr: string; reports: Report[] };
+  const before = new Map<number, { unit: string; binary: string; startedAt: number }>();
 
   beforeAll(async () => {
-    const target = host(index);
-    await lab.infect(target.name, unit, { staging });
-    before = { unit: await sha256(lab, target, `/etc/systemd/system/${unit}`), binary: await sha256(lab, target, `/root/${dir}/xmrig`), startedAt: Date.now() };
-    expect(await minerPids(target, dir)).not.toBe('');
-    run = await respond(target, { 'file.name': unit, 'file.path': path });
-    responses.set(target.name, run.report.runId);
-  }, 120_000);
+    await Promise.all(
+      FULL_RUNS.map(async ({ index, unit, dir, staging }) => {
+        const target = host(index);
+        await lab.infect(target.name, unit, { staging });
+        before.set(index, { unit: await sha256(lab, target, `/etc/systemd/system/${unit}`), binary: await sha256(lab, target, `/root/${dir}/xmrig`), startedAt: Date.now() });
+        expect(await minerPids(target, dir)).not.toBe('');
+      }),
+    );
+    const alerts = await writeAlerts(lab, FULL_RUNS.map(({ index, unit, path }) => ({ host: host(index).name, fields: { 'file.name': unit, 'file.path': path } })));
+    const run = await soar(['run', '--json', '--alert', alerts, '--config', config, '--approve-as', 'demo-analyst', '--reason', 'e2e: miner confirmed', '--store', `${lab.dir}/soar.db`], ENV);
+    fleet = { exitCode: run.exitCode, stderr: run.stderr, reports: JSON.parse(run.stdout || '[]') as Report[] };
+    for (const [index, report] of fleet.reports.entries()) responses.set(host(index).name, report.runId);
+  }, 180_000);
 
-  it('completes every step, contained, with exit 0', () => {
-    expect(run.stderr).toContain('finished: done');
-    expect(run.exitCode).toBe(0);
-    expect(run.report.escalation).toBeUndefined();
-    expect(run.report.outcomes).toEqual({ triage: 'malicious', isolate: 'isolated', kill: 'killed', remove: 'quarantined', scan: expect.any(String), escalate: 'delivered' });
+  it('responds to both hosts at once: each run acts before the other has ended', async () => {
+    expect(fleet.reports.map((report) => report.host)).toEqual(FULL_RUNS.map(({ index }) => host(index).name));
+    const [first, second] = await Promise.all(fleet.reports.map((report) => trailOf(report.runId)));
+    const acted = (records: Array<{ seq: number; kind: string }>) => records.find((record) => record.kind === 'step.started')!.seq;
+    expect(acted(first!)).toBeLessThan(second!.at(-1)!.seq);
+    expect(acted(second!)).toBeLessThan(first!.at(-1)!.seq);
   });
 
-  it('leaves the unit unloadable and its file and binary in quarantine with matching hashes', async () => {
-    const target = host(index);
-    expect(await onHost(lab, target.name, `systemctl show -p LoadState --value ${unit}`)).toBe('not-found\n');
-    const quarantine = `/var/lib/soar/quarantine/${run.report.runId}`;
-    expect(await sha256(lab, target, `${quarantine}/files/etc/systemd/system/${unit}`)).toBe(before.unit);
-    expect(await sha256(lab, target, `${quarantine}/files/root/${dir}/xmrig`)).toBe(before.binary);
-    expect(await onHost(lab, target.name, `grep -c xmrig ${quarantine}/MANIFEST.sha256`)).not.toBe('0\n');
-    if (staging) expect(await onHost(lab, target.name, `test -f ${quarantine}/files${path} && echo kept`)).toBe('kept\n');
-  });
+  describe.each(FULL_RUNS)('the full run on the host infected with $unit (alert path $path)', ({ index, unit, dir, path, staging }) => {
+    const report = () => fleet.reports[index]!;
 
-  it('leaves no miner process, and the pool saw the connection die', async () => {
-    expect(await minerPids(host(index), dir)).toBe('');
-    const events = await lab.poolEvents();
-    const mine = events.filter((event) => event.peer.startsWith(`${host(index).address}:`) && event.t >= before.startedAt);
-    expect(mine.map((event) => event.event)).toContain('close');
-  });
+    it('completes every step, contained, with exit 0', () => {
+      expect(fleet.stderr).toContain('finished: done');
+      expect(fleet.exitCode).toBe(0);
+      expect(report().escalation).toBeUndefined();
+      expect(report().outcomes).toEqual({ triage: 'malicious', isolate: 'isolated', kill: 'killed', remove: 'quarantined', scan: expect.any(String), escalate: 'delivered' });
+    });
 
-  it('refuses new connections from a third party while SSH from the management address works', async () => {
-    const target = host(index);
-    expect(await tcpConnects(lab.outsider.netns, target.address, 22)).toBe(false);
-    const viaSsh = await execa('ssh', ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-i', lab.identityFile, `root@${target.address}`, 'echo reached'], { reject: false });
-    expect(viaSsh.stdout).toBe('reached');
-    expect(await onHost(lab, target.name, 'nft list table inet soar_isolation >/dev/null && echo isolated')).toBe('isolated\n');
-  });
+    it('leaves the unit unloadable and its file and binary in quarantine with matching hashes', async () => {
+      const target = host(index);
+      expect(await onHost(lab, target.name, `systemctl show -p LoadState --value ${unit}`)).toBe('not-found\n');
+      const quarantine = `/var/lib/soar/quarantine/${report().runId}`;
+      expect(await sha256(lab, target, `${quarantine}/files/etc/systemd/system/${unit}`)).toBe(before.get(index)!.unit);
+      expect(await sha256(lab, target, `${quarantine}/files/root/${dir}/xmrig`)).toBe(before.get(index)!.binary);
+      expect(await onHost(lab, target.name, `grep -c xmrig ${quarantine}/MANIFEST.sha256`)).not.toBe('0\n');
+      if (staging) expect(await onHost(lab, target.name, `test -f ${quarantine}/files${path} && echo kept`)).toBe('kept\n');
+    });
 
-  it('scan reports no remaining miner, and the webhook received exactly one escalation', () => {
-    const findings = (run.report.results.scan!.evidence.findings as Array<{ kind: string }>).map((finding) => finding.kind);
-    expect(findings).not.toContain('miner_process');
-    expect(findings).not.toContain('pool_connection');
-    const cases = webhook.cases.filter((soc) => soc.runId === run.report.runId);
-    expect(cases).toHaveLength(1);
-    expect(cases[0]).toMatchObject({ status: 'contained', verdict: 'malicious', target: { unit, host: { name: host(index).name } } });
+    it('leaves no miner process, and the pool saw the connection die', async () => {
+      expect(await minerPids(host(index), dir)).toBe('');
+      const events = await lab.poolEvents();
+      const mine = events.filter((event) => event.peer.startsWith(`${host(index).address}:`) && event.t >= before.get(index)!.startedAt);
+      expect(mine.map((event) => event.event)).toContain('close');
+    });
+
+    it('refuses new connections from a third party while SSH from the management address works', async () => {
+      const target = host(index);
+      expect(await tcpConnects(lab.outsider.netns, target.address, 22)).toBe(false);
+      const viaSsh = await execa('ssh', ['-F', '/dev/null', '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-i', lab.identityFile, `root@${target.address}`, 'echo reached'], { reject: false });
+      expect(viaSsh.stdout).toBe('reached');
+      expect(await onHost(lab, target.name, 'nft list table inet soar_isolation >/dev/null && echo isolated')).toBe('isolated\n');
+    });
+
+    it('scan reports no remaining miner, and the webhook received exactly one escalation', () => {
+      const findings = (report().results.scan!.evidence.findings as Array<{ kind: string }>).map((finding) => finding.kind);
+      expect(findings).not.toContain('miner_process');
+      expect(findings).not.toContain('pool_connection');
+      const cases = webhook.cases.filter((soc) => soc.runId === report().runId);
+      expect(cases).toHaveLength(1);
+      expect(cases[0]).toMatchObject({ status: 'contained', verdict: 'malicious', target: { unit, host: { name: host(index).name } } });
+    });
   });
 });
 

@@ -55,13 +55,27 @@ export async function writeSoarConfig(lab: Lab, webhook: Webhook | undefined): P
 let alertsWritten = 0;
 
 /** The example alert, about a lab host, as a new alert (its own id), written to a file. */
-export async function writeAlert(lab: Lab, host: string, fields: Record<string, unknown> = {}): Promise<string> {
+/** The example alert's hit, about `host`, with a unique id and `fields` set. */
+function alertHit(lab: Lab, host: string, fields: Record<string, unknown>): { id: string; hit: ReturnType<typeof exampleHit> } {
   const hit = exampleHit();
   const id = createHash('sha256').update(`${lab.dir} ${host} ${(alertsWritten += 1)}`).digest('hex');
   hit._id = id;
   for (const [field, value] of Object.entries({ 'host.name': host, 'kibana.alert.uuid': id, ...fields })) setField(sourceOf(hit), field, value);
+  return { id, hit };
+}
+
+export async function writeAlert(lab: Lab, host: string, fields: Record<string, unknown> = {}): Promise<string> {
+  const { id, hit } = alertHit(lab, host, fields);
   const file = join(lab.dir, `alert-${id.slice(0, 12)}.json`);
   await writeFile(file, JSON.stringify(hit));
+  return file;
+}
+
+/** One file with an alert per entry, as a search response (what soar run takes for a fleet). */
+export async function writeAlerts(lab: Lab, alerts: Array<{ host: string; fields?: Record<string, unknown> }>): Promise<string> {
+  const made = alerts.map(({ host, fields }) => alertHit(lab, host, fields ?? {}));
+  const file = join(lab.dir, `alerts-${made[0]?.id.slice(0, 12) ?? 'none'}-${made.length}.json`);
+  await writeFile(file, JSON.stringify({ hits: { total: { value: made.length }, hits: made.map(({ hit }) => hit) } }));
   return file;
 }
 

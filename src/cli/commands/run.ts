@@ -7,6 +7,7 @@ import { terminalDesk } from '../../approvals/terminal-desk.js';
 import type { Config } from '../../config/config.js';
 import { SoarError } from '../../errors.js';
 import { completed, reportText, runReport, type RunReport } from '../../engine/report.js';
+import { inHostLanes } from '../../engine/host-lanes.js';
 import { runToEnd } from '../../engine/runner.js';
 import { buildPlan, type Plan } from '../../plan/plan.js';
 import { loadPlaybook, type Playbook } from '../../playbook/load.js';
@@ -16,14 +17,19 @@ import { DEFAULT_PLAYBOOK } from '../defaults.js';
 import { progressPrinter } from '../progress.js';
 import { openSession, type Session } from '../session.js';
 
+const DEFAULT_PARALLEL = 16;
+const MAX_PARALLEL = 1024;
+
 export const runCommand: CliCommand = {
   name: 'run',
   summary: 'Respond to an alert: run the playbook on the host over SSH, with approval gates',
   help: `Usage: soar run --alert FILE [--config FILE] [--playbook FILE] [--store FILE]
-                [--approve-as NAME]... [--reason TEXT] [--json]
+                [--approve-as NAME]... [--reason TEXT] [--parallel N] [--json]
 
 Plans the response (as soar plan does), records the run in the store, then runs it on the
-alert's host over SSH with pinned host keys. At each approval gate:
+alert's host over SSH with pinned host keys. A file with several alerts (a search response, a
+webhook body) is responded to on up to --parallel hosts at once; one host's alerts run in turn.
+At each approval gate:
   --approve-as NAME   the named analysts approve every gate they are eligible for (config
                       approvers and roles; repeat for n-of-m gates), with --reason TEXT;
   at a terminal       you are shown the step's exact commands and asked;
@@ -38,6 +44,7 @@ Options:
   --store FILE        the SQLite store (default: $SOAR_STORE, else ./soar.db)
   --approve-as NAME   approve gates as this analyst (repeat for n-of-m gates)
   --reason TEXT       the reason recorded with --approve-as approvals
+  --parallel N        hosts responded to at once (default ${DEFAULT_PARALLEL}; 1 when asking at a terminal)
   --json              print the run reports as JSON (progress goes to stderr)
 
 Exit status: 0 response completed (contained, false positive, or nothing found), 1 the run ended
@@ -56,6 +63,7 @@ Example:
         store: { type: 'string' },
         'approve-as': { type: 'string', multiple: true },
         reason: { type: 'string' },
+        parallel: { type: 'string', default: String(DEFAULT_PARALLEL) },
         json: { type: 'boolean', default: false },
       },
       { min: 0, max: 0 },
@@ -63,15 +71,17 @@ Example:
     if (!values.alert) throw new UsageError('--alert FILE is required');
     const approvers = values['approve-as'] ?? [];
     if (approvers.length > 0 && !values.reason) throw new UsageError('--approve-as needs --reason TEXT: every approval is recorded with why');
+    const parallel = Number(values.parallel);
+    if (!Number.isInteger(parallel) || parallel < 1 || parallel > MAX_PARALLEL) throw new UsageError(`--parallel takes a whole number from 1 to ${MAX_PARALLEL}`);
     const session = await openSession({ config: values.config, store: values.store, progress: progressPrinter(io.stderr) });
     try {
       const playbook = await loadPlaybook(values.playbook ?? DEFAULT_PLAYBOOK, ACTIONS);
       const alerts = await refusedIntoAudit(session, () => readAlerts(values.alert!));
-      const reports = [];
-      for (const alert of alerts) {
-        const plan = await refusedIntoAudit(session, async () => buildPlan({ alert, playbook, config: session.config, actions: ACTIONS }));
-        reports.push(await carryOut(session, plan, playbook, { approvers, reason: values.reason }, io));
-      }
+      const plans: Plan[] = [];
+      for (const alert of alerts) plans.push(await refusedIntoAudit(session, async () => buildPlan({ alert, playbook, config: session.config, actions: ACTIONS })));
+      // Prompts at a terminal come one at a time.
+      const lanes = approvers.length === 0 && process.stdin.isTTY ? 1 : parallel;
+      const reports = await inHostLanes(plans, (plan) => plan.target.host.name, lanes, (plan) => carryOut(session, plan, playbook, { approvers, reason: values.reason }, io));
       if (values.json) writeJson(io, reports);
       else for (const report of reports) io.stdout(reportText(report));
       return reports.every(completed) ? EXIT.ok : EXIT.failed;

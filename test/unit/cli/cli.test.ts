@@ -72,5 +72,10 @@ describe('soar CLI', () => {
     const missing = await soar('plan', '--alert', '/nonexistent.json');
     expect(missing.code).toBe(1);
     expect(missing.stderr).not.toMatch(/\n\s+at /);
+    for (const parallel of ['0', '1.5', 'many']) {
+      const refused = await soar('run', '--alert', `${ALERTS}example-c3pool-miner.hit.json`, '--parallel', parallel);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain('--parallel takes a whole number from 1 to 1024');
+    }
   });
 });
