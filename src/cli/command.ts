@@ -9,7 +9,6 @@ export interface Io {
 
 export interface CliCommand {
   name: string;
-  summary: string;
   /** Full help text: usage line, options, an example. */
   help: string;
   run(args: string[], io: Io): Promise<number>;

@@ -3,19 +3,25 @@ import { AlertNotTakenError } from '../plan/plan.js';
 import { isSoarError, SoarError } from '../errors.js';
 import { YamlFileError } from '../yaml/located.js';
 import { EXIT, UsageError, type CliCommand, type Io } from './command.js';
-import { auditCommand } from './commands/audit.js';
-import { graphCommand } from './commands/graph.js';
-import { planCommand } from './commands/plan.js';
-import { runCommand } from './commands/run.js';
-import { approveCommand, denyCommand } from './commands/decide.js';
-import { releaseCommand } from './commands/release.js';
-import { resumeCommand } from './commands/resume.js';
-import { statusCommand } from './commands/status.js';
-import { schemaCommand } from './commands/schema.js';
-import { serveCommand } from './commands/serve.js';
-import { validateCommand } from './commands/validate.js';
 
-const COMMANDS: readonly CliCommand[] = [planCommand, runCommand, auditCommand, statusCommand, approveCommand, denyCommand, releaseCommand, resumeCommand, serveCommand, validateCommand, schemaCommand, graphCommand];
+/**
+ * The commands, each loaded only when it runs: `soar run` starts without the HTTP server's
+ * modules, `soar --help` without any command's.
+ */
+const COMMANDS: ReadonlyArray<{ name: string; summary: string; load: () => Promise<CliCommand> }> = [
+  { name: 'plan', summary: 'Show the exact commands a response would run for an alert, without connecting anywhere', load: async () => (await import('./commands/plan.js')).planCommand },
+  { name: 'run', summary: 'Respond to alerts: run the playbook on their hosts over SSH, with approval gates', load: async () => (await import('./commands/run.js')).runCommand },
+  { name: 'audit', summary: "Verify the hash-chained audit trail, show a run's timeline, export a run's report", load: async () => (await import('./commands/audit.js')).auditCommand },
+  { name: 'status', summary: 'List runs, or show one run with its pending approvals and their exact commands', load: async () => (await import('./commands/status.js')).statusCommand },
+  { name: 'approve', summary: "Approve a step waiting at its gate (bound to the step's hash)", load: async () => (await import('./commands/decide.js')).approveCommand },
+  { name: 'deny', summary: 'Deny a step waiting at its gate: the run escalates', load: async () => (await import('./commands/decide.js')).denyCommand },
+  { name: 'release', summary: 'Lift the isolation a run applied to its host (a run of its own, with its own approval)', load: async () => (await import('./commands/release.js')).releaseCommand },
+  { name: 'resume', summary: 'Carry on every unfinished run after a restart: settle interrupted steps, fire due deadlines', load: async () => (await import('./commands/resume.js')).resumeCommand },
+  { name: 'serve', summary: 'Run as a service: Kibana webhook intake, approvals over HTTP, many incidents at once', load: async () => (await import('./commands/serve.js')).serveCommand },
+  { name: 'validate', summary: 'Check playbooks (and optionally a config file); errors give file:line:column', load: async () => (await import('./commands/validate.js')).validateCommand },
+  { name: 'schema', summary: "Print the playbook JSON Schema (for editors' YAML validation and completion)", load: async () => (await import('./commands/schema.js')).schemaCommand },
+  { name: 'graph', summary: "Print a playbook's state machine as a Mermaid diagram, for docs and review", load: async () => (await import('./commands/graph.js')).graphCommand },
+];
 
 /** Errors about the input (alert, playbook, config) rather than about soar or the world. */
 const REFUSED_CODES = new Set(['ALERT_INVALID', 'INVALID_FIELD', 'ALERT_NOT_TAKEN', 'HOST_NOT_IN_INVENTORY', 'APPROVERS_INSUFFICIENT', 'APPROVAL_REFUSED', 'RUN_NOT_FOUND']);
@@ -53,11 +59,12 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     io.stdout(`${version()}\n`);
     return EXIT.ok;
   }
-  const command = COMMANDS.find((candidate) => candidate.name === name);
-  if (!command) {
+  const entry = COMMANDS.find((candidate) => candidate.name === name);
+  if (!entry) {
     io.stderr(`soar: unknown command "${name}"\n\n${overview()}`);
     return EXIT.usage;
   }
+  const command = await entry.load();
   if (args.includes('--help') || args.includes('-h')) {
     io.stdout(command.help);
     return EXIT.ok;

@@ -15,7 +15,6 @@ const COMMON = { store: { type: 'string' }, config: { type: 'string' } } as cons
 
 export const auditCommand: CliCommand = {
   name: 'audit',
-  summary: 'Verify the hash-chained audit trail, show a run\'s timeline, export a run\'s report',
   help: `Usage: soar audit verify [RUN] [--store FILE] [--config FILE] [--json]
        soar audit show RUN [--store FILE] [--config FILE] [--json]
        soar audit export RUN --format json|md [--out FILE] [--store FILE] [--config FILE]

@@ -6,7 +6,6 @@ import { openSession } from '../session.js';
 function decisionCommand(decision: 'approve' | 'deny'): CliCommand {
   return {
     name: decision,
-    summary: decision === 'approve' ? "Approve a step waiting at its gate (bound to the step's hash)" : 'Deny a step waiting at its gate: the run escalates',
     help: `Usage: soar ${decision} RUN STEP --as NAME --reason TEXT --hash STEP_HASH [--config FILE] [--store FILE] [--json]
 
 Records ${decision === 'approve' ? 'an approval' : 'a denial'} of a step waiting at its approval gate. The decision is bound to the

@@ -6,7 +6,6 @@ import { DEFAULT_PLAYBOOK } from '../defaults.js';
 
 export const graphCommand: CliCommand = {
   name: 'graph',
-  summary: "Print a playbook's state machine as a Mermaid diagram, for docs and review",
   help: `Usage: soar graph [PLAYBOOK]
 
 Prints the compiled machine's states (steps, approval gates, retries) and transitions as a

@@ -8,7 +8,6 @@ import { configFrom, DEFAULT_PLAYBOOK } from '../defaults.js';
 
 export const planCommand: CliCommand = {
   name: 'plan',
-  summary: 'Show the exact commands a response would run for an alert, without connecting anywhere',
   help: `Usage: soar plan --alert FILE [--playbook FILE] [--config FILE] [--scripts] [--json]
 
 Checks that the playbook takes the alert, validates every alert value that would reach a host,

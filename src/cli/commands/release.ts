@@ -10,7 +10,6 @@ import { carryOut } from './run.js';
 
 export const releaseCommand: CliCommand = {
   name: 'release',
-  summary: 'Lift the isolation a run applied to its host (a run of its own, with its own approval)',
   help: `Usage: soar release RUN [--config FILE] [--store FILE] [--playbook FILE]
                     [--approve-as NAME]... [--reason TEXT] [--json]
 

@@ -7,7 +7,6 @@ import { waitingNotice } from './run.js';
 
 export const resumeCommand: CliCommand = {
   name: 'resume',
-  summary: 'Carry on every unfinished run after a restart: settle interrupted steps, fire due deadlines',
   help: `Usage: soar resume [--store FILE] [--config FILE] [--wait] [--json]
 
 Resumes every active run in the store. A step that was running when the runner stopped is

@@ -22,7 +22,6 @@ const MAX_PARALLEL = 1024;
 
 export const runCommand: CliCommand = {
   name: 'run',
-  summary: 'Respond to an alert: run the playbook on the host over SSH, with approval gates',
   help: `Usage: soar run --alert FILE [--config FILE] [--playbook FILE] [--store FILE]
                 [--approve-as NAME]... [--reason TEXT] [--parallel N] [--json]
 

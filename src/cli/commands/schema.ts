@@ -4,7 +4,6 @@ import { parseCommandArgs, writeJson, EXIT, type CliCommand } from '../command.j
 
 export const schemaCommand: CliCommand = {
   name: 'schema',
-  summary: "Print the playbook JSON Schema (for editors' YAML validation and completion)",
   help: `Usage: soar schema
 
 Prints a JSON Schema of the playbook format in which each step's \`with\` is typed by its action.

@@ -16,7 +16,6 @@ const DEFAULT_GRACE_MS = 30_000;
 
 export const serveCommand: CliCommand = {
   name: 'serve',
-  summary: 'Run as a service: Kibana webhook intake, approvals over HTTP, many incidents at once',
   help: `Usage: soar serve [--config FILE] [--playbook FILE] [--store FILE] [--host ADDRESS] [--port N]
                   [--grace SECONDS]
 

@@ -5,7 +5,6 @@ import { openSession } from '../session.js';
 
 export const statusCommand: CliCommand = {
   name: 'status',
-  summary: 'List runs, or show one run with its pending approvals and their exact commands',
   help: `Usage: soar status [RUN] [--store FILE] [--config FILE] [--json]
 
 Without RUN: every run in the store with its state and pending approvals.

@@ -6,7 +6,6 @@ import { parseCommandArgs, writeJson, EXIT, UsageError, type CliCommand } from '
 
 export const validateCommand: CliCommand = {
   name: 'validate',
-  summary: 'Check playbooks (and optionally a config file); errors give file:line:column',
   help: `Usage: soar validate PLAYBOOK... [--config FILE] [--json]
 
 Loads each playbook and checks its schema, every step's params against its action, transitions,
