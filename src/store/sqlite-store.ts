@@ -5,6 +5,7 @@ import type { RunIntent } from '../playbook/compile.js';
 import type { Plan } from '../plan/plan.js';
 import type { Playbook } from '../playbook/load.js';
 import { AuditTable } from './audit-table.js';
+import { InternedJson } from './interned-json.js';
 import { openDatabase, type SqliteDatabase } from './database.js';
 import type { ApprovalRow, ApprovalState, DeadlineRow, IntentRow, RunRow, RunState, Store, VoteRow } from './store.js';
 
@@ -14,6 +15,7 @@ const now = () => new Date().toISOString();
 export class SqliteStore implements Store {
   readonly db: SqliteDatabase;
   readonly audit: AuditTable;
+  readonly #json: InternedJson;
   readonly #key: Buffer | undefined;
   /** The last audit record of the transaction under way, anchored outside once it commits. */
   #unanchored: AuditRecord | undefined;
@@ -22,6 +24,7 @@ export class SqliteStore implements Store {
     this.db = openDatabase(file);
     this.#key = options.key;
     this.audit = new AuditTable(this.db, options.key);
+    this.#json = new InternedJson(this.db);
   }
 
   /**
@@ -59,20 +62,20 @@ export class SqliteStore implements Store {
         `INSERT OR IGNORE INTO runs (id, alert_id, playbook_id, host, status, plan, plan_hash, playbook, snapshot, created_at, updated_at)
          VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)`,
       )
-      .run(run.id, run.alertId, run.playbookId, run.host, JSON.stringify(run.plan), run.planHash, JSON.stringify(run.playbook), JSON.stringify(run.snapshot), now(), now());
+      .run(run.id, run.alertId, run.playbookId, run.host, this.#json.stringify(run.plan), run.planHash, this.#json.stringify(run.playbook), JSON.stringify(run.snapshot), now(), now());
     return info.changes === 1;
   }
 
   run(id: string): RunRow | undefined {
     const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RawRun | undefined;
-    return row && toRun(row);
+    return row && toRun(row, this.#json);
   }
 
   runs(filter: { status?: RunState } = {}): RunRow[] {
     const rows = filter.status
       ? this.db.prepare('SELECT * FROM runs WHERE status = ? ORDER BY created_at').all(filter.status)
       : this.db.prepare('SELECT * FROM runs ORDER BY created_at').all();
-    return (rows as RawRun[]).map(toRun);
+    return (rows as RawRun[]).map((raw) => toRun(raw, this.#json));
   }
 
   saveSnapshot(run: string, snapshot: MachineSnapshot, status: RunState): void {
@@ -201,16 +204,16 @@ interface RawApproval {
   state: ApprovalState;
 }
 
-function toRun(row: RawRun): RunRow {
+function toRun(row: RawRun, json: InternedJson): RunRow {
   return {
     id: row.id,
     alertId: row.alert_id,
     playbookId: row.playbook_id,
     host: row.host,
     status: row.status,
-    plan: JSON.parse(row.plan) as Plan,
+    plan: json.parse(row.plan) as Plan,
     planHash: row.plan_hash,
-    playbook: JSON.parse(row.playbook) as Playbook,
+    playbook: json.parse(row.playbook) as Playbook,
     snapshot: JSON.parse(row.snapshot) as MachineSnapshot,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

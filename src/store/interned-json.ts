@@ -1,0 +1,79 @@
+import { sha256Hex } from '../canonical-json.js';
+import { SoarError } from '../errors.js';
+import type { Statement } from 'better-sqlite3';
+import type { SqliteDatabase } from './database.js';
+
+/** Strings at least this long are stored once, in `blobs`: every plan repeats the same scripts. */
+const INTERN_FROM = 1024;
+// A stored string that starts with NUL is either a reference ("\0b" and a sha256) or a string
+// that itself started with NUL, escaped by one more. Nothing else in a stored value starts with NUL.
+const REFERENCE = '\0b';
+const ESCAPE = '\0';
+
+/**
+ * JSON for the store whose long strings (the remote scripts and YARA rules plans carry) are
+ * written once to the `blobs` table and referred to by hash, so a run's plan costs a few kB
+ * instead of 80. Call `stringify` inside the transaction that writes the value.
+ */
+export class InternedJson {
+  readonly #hashOf = new Map<string, string>();
+  readonly #textOf = new Map<string, string>();
+
+  readonly #insert: Statement<[string, string]>;
+  readonly #select: Statement<[string], { text: string }>;
+
+  constructor(db: SqliteDatabase) {
+    this.#insert = db.prepare<[string, string]>('INSERT OR IGNORE INTO blobs (hash, text) VALUES (?, ?)');
+    this.#select = db.prepare<[string], { text: string }>('SELECT text FROM blobs WHERE hash = ?');
+  }
+
+  stringify(value: unknown): string {
+    return JSON.stringify(value, (_key, member: unknown) => (typeof member === 'string' ? this.#encode(member) : member));
+  }
+
+  parse(text: string): unknown {
+    return this.#decode(JSON.parse(text));
+  }
+
+  #encode(text: string): string {
+    if (text.length >= INTERN_FROM) return REFERENCE + this.#intern(text);
+    return text.startsWith(ESCAPE) ? ESCAPE + text : text;
+  }
+
+  #intern(text: string): string {
+    let hash = this.#hashOf.get(text);
+    if (hash === undefined) {
+      hash = sha256Hex(text);
+      this.#hashOf.set(text, hash);
+      this.#textOf.set(hash, text);
+    }
+    // Every time: a transaction that rolled back may have taken the first write with it.
+    this.#insert.run(hash, text);
+    return hash;
+  }
+
+  #decode(value: unknown): unknown {
+    if (typeof value === 'string') {
+      if (!value.startsWith(ESCAPE)) return value;
+      return value.startsWith(REFERENCE) ? this.#blob(value.slice(REFERENCE.length)) : value.slice(ESCAPE.length);
+    }
+    if (Array.isArray(value)) return value.map((item) => this.#decode(item));
+    if (value !== null && typeof value === 'object') {
+      const object = value as Record<string, unknown>;
+      for (const key of Object.keys(object)) object[key] = this.#decode(object[key]);
+    }
+    return value;
+  }
+
+  #blob(hash: string): string {
+    let text = this.#textOf.get(hash);
+    if (text === undefined) {
+      const row = this.#select.get(hash);
+      if (!row) throw new SoarError('STORE_CORRUPT', `the store refers to blob ${hash}, which it does not hold`);
+      text = row.text;
+      this.#textOf.set(hash, text);
+      this.#hashOf.set(text, hash);
+    }
+    return text;
+  }
+}
