@@ -5,6 +5,7 @@ import { parseAlerts } from '../alert/intake.js';
 import type { Config } from '../config/config.js';
 import { buildPlan, type Plan } from '../plan/plan.js';
 import type { Playbook } from '../playbook/load.js';
+import { GroupCommit } from '../store/group-commit.js';
 import type { Store } from '../store/store.js';
 import { sameSecret } from './credentials.js';
 import { HttpRefusal } from './http-error.js';
@@ -24,10 +25,11 @@ export interface IntakeOptions {
 /**
  * POST /api/alerts: Kibana's webhook bodies and every other intake shape. All of a body's alerts
  * are checked and planned before any is admitted, so a body is taken whole or refused whole; each
- * admission is in the store before 202 is sent.
+ * admission is in the store before 202 is sent (bodies arriving together share one commit).
  */
 export function intakeRoute(app: FastifyInstance, options: IntakeOptions): void {
   const { config, store, playbook, scheduler } = options;
+  const admissions = new GroupCommit(store);
   app.post('/api/alerts', async (request, reply) => {
     const presented = request.headers['x-soar-secret'];
     if (typeof presented !== 'string' || !sameSecret(presented, options.intakeSecret)) {
@@ -38,7 +40,8 @@ export function intakeRoute(app: FastifyInstance, options: IntakeOptions): void 
       throw new HttpRefusal(429, 'QUEUE_FULL', 'soar has as many runs waiting as server.queue_limit allows: send the alert again after Retry-After');
     }
     const plans = refusedIntoAudit(store, () => parseAlerts(request.body).map((alert) => reachable(buildPlan({ alert, playbook, config, actions: ACTIONS }))));
-    const runs = plans.map((plan) => ({ alert: plan.alert.id, ...scheduler.admit(plan, playbook) }));
+    // A body's admissions commit together, and with those of the bodies arriving alongside it.
+    const runs = await admissions.submit(() => plans.map((plan) => ({ alert: plan.alert.id, ...scheduler.admit(plan, playbook) })));
     void acknowledgeAlerts(config, store, runs.filter((admitted) => admitted.created));
     return reply.code(202).send({ runs });
   });

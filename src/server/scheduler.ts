@@ -150,7 +150,8 @@ export class Scheduler {
     if (this.#stopping || this.#queue.includes(runId) || this.#driving.has(runId)) return;
     if ((this.#stalled.get(runId) ?? 0) > Date.now()) return;
     this.#queue.push(runId);
-    this.#pump();
+    // Not now: admit may run inside a group commit, and no drive may act before that commits.
+    queueMicrotask(() => this.#pump());
   }
 
   #pump(): void {

@@ -29,9 +29,19 @@ export class SqliteStore implements Store {
 
   /**
    * Runs `work` in one immediate transaction; once it commits, the audit trail's head is written
-   * beside the store, so that a truncated trail is caught (see src/audit/head.ts).
+   * beside the store, so that a truncated trail is caught (see src/audit/head.ts). Inside another
+   * transaction, `work` runs in a savepoint: rolled back alone if it throws, anchored by the outer.
    */
   transaction<T>(work: () => T): T {
+    if (this.db.inTransaction) {
+      const anchored = this.#unanchored;
+      try {
+        return this.db.transaction(work)();
+      } catch (error) {
+        this.#unanchored = anchored;
+        throw error;
+      }
+    }
     try {
       const result = this.db.transaction(work).immediate();
       if (this.#unanchored) writeAuditHead(this.file, this.#unanchored, this.#key);

@@ -67,6 +67,7 @@ export interface VoteRow {
 export interface Store {
   /** Where the store lives (the audit head is anchored beside it). */
   readonly file: string;
+  /** Runs `work` in a transaction; inside another, in a savepoint that commits with the outer one. */
   transaction<T>(work: () => T): T;
   close(): void;
 
