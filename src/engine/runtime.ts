@@ -64,6 +64,7 @@ export class RunNotFoundError extends SoarError {
  */
 export class Runtime {
   readonly #options: RuntimeOptions;
+  /** Compiled machines by playbook text: runs of one playbook share one, held once however many runs wait. */
   readonly #machines = new Map<string, PlaybookMachine>();
 
   constructor(options: RuntimeOptions) {
@@ -76,7 +77,7 @@ export class Runtime {
 
   /** Records a new run and its first transition; an alert that already has a run is not run twice. */
   start(plan: Plan, playbook: Playbook): { runId: string; created: boolean } {
-    const machine = this.#machine(plan.runId, playbook);
+    const machine = this.#machine(playbook);
     const first = beginRun(machine);
     const created = this.store.transaction(() => {
       const inserted = this.store.insertRun({
@@ -116,7 +117,7 @@ export class Runtime {
   applyEvent(runId: string, event: RunEvent): void {
     const run = this.run(runId);
     if (run.status !== 'active') return;
-    const next = advanceRun(this.#machine(runId, run.playbook), run.snapshot, event);
+    const next = advanceRun(this.#machine(run.playbook), run.snapshot, event);
     const finished = next.intents.find((intent): intent is Extract<RunIntent, { type: 'runFinished' }> => intent.type === 'runFinished');
     this.store.saveSnapshot(runId, next.snapshot, finished ? finished.params.status : 'active');
     this.store.addIntents(runId, next.intents);
@@ -170,11 +171,13 @@ export class Runtime {
     faultPoint(kind);
   }
 
-  #machine(runId: string, playbook: Playbook): PlaybookMachine {
-    let machine = this.#machines.get(runId);
+  #machine(playbook: Playbook): PlaybookMachine {
+    // Each run keeps the playbook it started with: a changed playbook file is another machine.
+    const text = JSON.stringify(playbook);
+    let machine = this.#machines.get(text);
     if (!machine) {
       machine = compilePlaybook(playbook);
-      this.#machines.set(runId, machine);
+      this.#machines.set(text, machine);
     }
     return machine;
   }
