@@ -1,0 +1,48 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../../src/canonical-json.js';
+
+/**
+ * The first implementation, kept as the oracle: trails and step hashes written by it must still
+ * verify, so the text may never change.
+ */
+const reference = (value: unknown): string => {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((item) => reference(item ?? null)).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, member]) => member !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([key, member]) => `${JSON.stringify(key)}:${reference(member)}`).join(',')}}`;
+};
+
+/** The same value with every object's keys inserted in reverse order. */
+const reversedKeys = (value: unknown): unknown => {
+  if (Array.isArray(value)) return value.map(reversedKeys);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.keys(value).reverse().map((key) => [key, reversedKeys((value as Record<string, unknown>)[key])]));
+  }
+  return value;
+};
+
+describe('canonicalJson', () => {
+  it('sorts keys by code unit at every depth, without whitespace, dropping undefined members', () => {
+    expect(canonicalJson({ b: 1, a: [{ z: true, y: null, x: undefined }], é: 'x', Z: 2, _: [undefined] })).toBe('{"Z":2,"_":[null],"a":[{"y":null,"z":true}],"b":1,"é":"x"}');
+  });
+
+  it("gives the first implementation's text, whatever the key order, and the text parses back to the value", () => {
+    fc.assert(
+      fc.property(fc.jsonValue(), (value) => {
+        const text = canonicalJson(value);
+        expect(text).toBe(reference(value));
+        expect(canonicalJson(reversedKeys(value))).toBe(text);
+        expect(JSON.parse(text)).toEqual(JSON.parse(JSON.stringify(value)));
+      }),
+      { numRuns: 500, seed: 11 },
+    );
+  });
+
+  it('refuses NaN and Infinity', () => {
+    expect(() => canonicalJson({ n: Number.NaN })).toThrow(TypeError);
+    expect(() => canonicalJson([Number.POSITIVE_INFINITY])).toThrow(TypeError);
+  });
+});
