@@ -35,9 +35,9 @@ export class AuditTable {
   append(entry: AuditEntry): AuditRecord {
     const lastRow = this.#last.get() as AuditRow | undefined;
     // Stored and hashed in canonical form, so the record read back hashes the same.
-    const data = JSON.parse(canonicalJson(entry.data ?? null)) as unknown;
-    const record = chainRecord(lastRow && toRecord(lastRow), { ...entry, data }, new Date(), this.#key);
-    this.#insert.run({ ...record, data: canonicalJson(record.data) });
+    const text = canonicalJson(entry.data ?? null);
+    const record = chainRecord(lastRow && toRecord(lastRow), { ...entry, data: JSON.parse(text) as unknown }, new Date(), this.#key);
+    this.#insert.run({ ...record, data: text });
     return record;
   }
 
