@@ -27,7 +27,7 @@ export function recordHash(record: Omit<AuditRecord, 'hash'>, key?: Buffer): str
   return key ? createHmac('sha256', key).update(text).digest('hex') : sha256Hex(text);
 }
 
-export function chainRecord(previous: AuditRecord | undefined, entry: AuditEntry, time: Date, key?: Buffer): AuditRecord {
+export function chainRecord(previous: Pick<AuditRecord, 'seq' | 'hash'> | undefined, entry: AuditEntry, time: Date, key?: Buffer): AuditRecord {
   const unsealed = { seq: (previous?.seq ?? 0) + 1, time: time.toISOString(), ...entry, prev: previous?.hash ?? GENESIS };
   return { ...unsealed, hash: recordHash(unsealed, key) };
 }

@@ -29,14 +29,14 @@ export class AuditTable {
     this.#db = db;
     this.#key = key;
     this.#insert = db.prepare('INSERT INTO audit (seq, time, run, kind, actor, data, prev, hash) VALUES (@seq, @time, @run, @kind, @actor, @data, @prev, @hash)');
-    this.#last = db.prepare('SELECT * FROM audit ORDER BY seq DESC LIMIT 1');
+    this.#last = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
   }
 
   append(entry: AuditEntry): AuditRecord {
-    const lastRow = this.#last.get() as AuditRow | undefined;
+    const last = this.#last.get() as Pick<AuditRow, 'seq' | 'hash'> | undefined;
     // Stored and hashed in canonical form, so the record read back hashes the same.
     const text = canonicalJson(entry.data ?? null);
-    const record = chainRecord(lastRow && toRecord(lastRow), { ...entry, data: JSON.parse(text) as unknown }, new Date(), this.#key);
+    const record = chainRecord(last, { ...entry, data: JSON.parse(text) as unknown }, new Date(), this.#key);
     this.#insert.run({ ...record, data: text });
     return record;
   }
