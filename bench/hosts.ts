@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
 import { z } from 'zod';
 import { startLab, type Lab, type LabHost } from '../test/lab/lab.js';
-import { SOAR_BIN, writeAlert, writeSoarConfig } from '../test/e2e/support.js';
+import { SOAR_BIN, writeAlert, writeAlerts, writeSoarConfig } from '../test/e2e/support.js';
 import { median } from './lib/stats.js';
 import { runFloor, type RemoteLine, type SshEndpoint } from './lib/ssh-floor.js';
 import { ansibleArgv, ansibleEnv, ensureAnsible, writeAnsibleProject, type AnsibleTarget } from './ansible/playbook.js';
@@ -28,7 +28,7 @@ const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 const PYTHON_STDLIB = 'libpython3.11-stdlib';
 
 type Contestant = 'floor' | 'soar' | 'ansible';
-interface Sample { ms: number; peakPssKb: number }
+interface Sample { ms: number; peakPssKb: number; hostCpuMs?: number }
 
 const planSchema = z.object({
   runId: z.string(),
@@ -130,21 +130,38 @@ async function measureProcesses(start: () => ResultPromise[]): Promise<Sample> {
   return { ms, peakPssKb };
 }
 
+/** CPU time the lab hosts have used (their own cgroups), in ms; NaN where the lab has no per-host cgroup. */
+async function hostsCpuMs(hosts: LabHost[]): Promise<number> {
+  const used = await Promise.all(
+    hosts.map(async (host) => {
+      const stat = await readFile(`/sys/fs/cgroup/unified/soar-lab/${host.name}/cpu.stat`, 'utf8').catch(() => '');
+      return Number(/^usage_usec (\d+)$/m.exec(stat)?.[1] ?? Number.NaN) / 1000;
+    }),
+  );
+  return used.reduce((sum, ms) => sum + ms, 0);
+}
+
+/** A sample, with the CPU the hosts spent on it: what a fleet's response costs the hosts themselves. */
+async function withHostCpu(hosts: LabHost[], measure: () => Promise<Sample>): Promise<Sample> {
+  const before = await hostsCpuMs(hosts);
+  const sample = await measure();
+  return { ...sample, hostCpuMs: (await hostsCpuMs(hosts)) - before };
+}
+
 interface Setup { lab: Lab; config: string; work: string }
 
+/** One soar process for the whole fleet: the alerts in one file, a lane per host, all hosts at once. */
 async function runSoar({ lab, config, work }: Setup, hosts: LabHost[], round: string): Promise<Sample> {
-  const alerts = await Promise.all(hosts.map((host) => writeAlert(lab, host.name)));
-  return measureProcesses(() =>
-    alerts.map((alert, index) =>
-      execa(process.execPath, [SOAR_BIN, 'run', '--json', '--alert', alert, '--config', config, '--store', join(work, `soar-${round}-${index}.db`), '--approve-as', 'demo-analyst', '--reason', 'bench'], {
-        env: { SOAR_CONFIG: '' },
-        stdin: 'ignore',
-        all: true,
-        reject: false,
-        timeout: RUN_TIMEOUT_MS,
-      }),
-    ),
-  );
+  const alerts = await writeAlerts(lab, hosts.map((host) => ({ host: host.name })));
+  return measureProcesses(() => [
+    execa(process.execPath, [SOAR_BIN, 'run', '--json', '--alert', alerts, '--config', config, '--store', join(work, `soar-${round}.db`), '--parallel', String(hosts.length), '--approve-as', 'demo-analyst', '--reason', 'bench'], {
+      env: { SOAR_CONFIG: '' },
+      stdin: 'ignore',
+      all: true,
+      reject: false,
+      timeout: RUN_TIMEOUT_MS,
+    }),
+  ]);
 }
 
 async function runAnsible({ lab, config, work }: Setup, hosts: LabHost[], round: string): Promise<Sample> {
@@ -193,11 +210,12 @@ async function main(): Promise<void> {
     for (let round = 0; round < SINGLE_ROUNDS; round += 1) {
       for (const who of rotate(['floor', 'soar', 'ansible'] as const, round)) {
         await reinfect(lab, [host]);
-        const sample =
-          who === 'floor' ? await runFloorOnce(setup, host) : who === 'soar' ? await runSoar(setup, [host], `1-${round}`) : await runAnsible(setup, [host], `1-${round}`);
+        const sample = await withHostCpu([host], () =>
+          who === 'floor' ? runFloorOnce(setup, host) : who === 'soar' ? runSoar(setup, [host], `1-${round}`) : runAnsible(setup, [host], `1-${round}`),
+        );
         await checkResponded(lab, [host], who);
         single[who].push(sample);
-        console.error(`single round ${round + 1}: ${who} ${sample.ms.toFixed(0)} ms`);
+        console.error(`single round ${round + 1}: ${who} ${sample.ms.toFixed(0)} ms, host CPU ${sample.hostCpuMs?.toFixed(0)} ms`);
       }
     }
     const fleets = new Map<number, Record<'soar' | 'ansible', Sample[]>>([[1, { soar: single.soar, ansible: single.ansible }]]);
@@ -207,10 +225,10 @@ async function main(): Promise<void> {
       for (let round = 0; round < FLEET_ROUNDS; round += 1) {
         for (const who of rotate(['soar', 'ansible'] as const, round)) {
           await reinfect(lab, hosts);
-          const sample = who === 'soar' ? await runSoar(setup, hosts, `${size}-${round}`) : await runAnsible(setup, hosts, `${size}-${round}`);
+          const sample = await withHostCpu(hosts, () => (who === 'soar' ? runSoar(setup, hosts, `${size}-${round}`) : runAnsible(setup, hosts, `${size}-${round}`)));
           await checkResponded(lab, hosts, who);
           samples[who].push(sample);
-          console.error(`fleet ${size} round ${round + 1}: ${who} ${sample.ms.toFixed(0)} ms, peak ${(sample.peakPssKb / 1024).toFixed(0)} MB`);
+          console.error(`fleet ${size} round ${round + 1}: ${who} ${sample.ms.toFixed(0)} ms, peak ${(sample.peakPssKb / 1024).toFixed(0)} MB, host CPU ${sample.hostCpuMs?.toFixed(0)} ms`);
         }
       }
       fleets.set(size, samples);
@@ -228,6 +246,8 @@ async function main(): Promise<void> {
 function render(single: Record<Contestant, Sample[]>, fleets: Map<number, Record<'soar' | 'ansible', Sample[]>>, ansibleVersion: string): string {
   const ms = (samples: Sample[]) => median(samples.map((sample) => sample.ms));
   const mb = (samples: Sample[]) => median(samples.map((sample) => sample.peakPssKb)) / 1024;
+  const cpu = (samples: Sample[]) => median(samples.map((sample) => sample.hostCpuMs ?? Number.NaN));
+  const cores = cpus().length;
   const soar1 = ms(single.soar);
   const lines = [
     '',
@@ -235,27 +255,29 @@ function render(single: Record<Contestant, Sample[]>, fleets: Map<number, Record
     '',
     `Machine: ${hostname()}, ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}, Node ${process.version}, ${ansibleVersion}.`,
     `Lab hosts (systemd-nspawn, Debian 12); the same remote lines from \`soar plan --json\`; soar = \`soar run --approve-as\` (N processes, one store each); Ansible = shell tasks, pipelining, gather_facts off, --forks N.`,
-    `Memory: peak of the summed PSS of each contestant's process tree, sampled every ${SAMPLE_EVERY_MS} ms (daemonised ssh ControlPersist masters are not in the tree).`,
+    `Memory: peak of the summed PSS of each contestant's process tree, sampled every ${SAMPLE_EVERY_MS} ms (daemonised ssh ControlPersist masters are not in the tree). Host CPU: the CPU time the lab hosts' own cgroups used during the sample (sshd, the scripts, systemd).`,
     '',
     `Single host, ${SINGLE_ROUNDS} interleaved rounds (medians):`,
     '',
     '| | floor (OpenSSH ControlMaster) | soar | Ansible |',
     '| --- | --- | --- | --- |',
     `| wall time (median) | ${ms(single.floor).toFixed(0)} ms | ${soar1.toFixed(0)} ms | ${ms(single.ansible).toFixed(0)} ms |`,
+    `| host CPU (median) | ${cpu(single.floor).toFixed(0)} ms | ${cpu(single.soar).toFixed(0)} ms | ${cpu(single.ansible).toFixed(0)} ms |`,
     '',
     `- soar / floor: **${(soar1 / ms(single.floor)).toFixed(2)}×** (target ≤ 1.15×)`,
     `- Ansible / soar: **${(ms(single.ansible) / soar1).toFixed(2)}×** (target ≥ 3×)`,
     '',
     `Fleets, N hosts responded to concurrently, ${FLEET_ROUNDS} interleaved rounds (N = 1 is the single-host rounds):`,
     '',
-    '| N | soar wall | soar peak PSS | Ansible wall | Ansible peak PSS | Ansible / soar | soar N / soar 1 |',
-    '| --- | --- | --- | --- | --- | --- | --- |',
+    '| N | soar wall | soar peak PSS | soar hosts\' CPU | Ansible wall | Ansible peak PSS | Ansible hosts\' CPU | Ansible / soar | soar N / soar 1 | soar hosts\' CPU ÷ cores |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
     ...[...fleets].map(
       ([size, samples]) =>
-        `| ${size} | ${ms(samples.soar).toFixed(0)} ms | ${mb(samples.soar).toFixed(0)} MB | ${ms(samples.ansible).toFixed(0)} ms | ${mb(samples.ansible).toFixed(0)} MB | **${(ms(samples.ansible) / ms(samples.soar)).toFixed(2)}×** | ${(ms(samples.soar) / soar1).toFixed(2)}× |`,
+        `| ${size} | ${ms(samples.soar).toFixed(0)} ms | ${mb(samples.soar).toFixed(0)} MB | ${cpu(samples.soar).toFixed(0)} ms | ${ms(samples.ansible).toFixed(0)} ms | ${mb(samples.ansible).toFixed(0)} MB | ${cpu(samples.ansible).toFixed(0)} ms | **${(ms(samples.ansible) / ms(samples.soar)).toFixed(2)}×** | ${(ms(samples.soar) / soar1).toFixed(2)}× | ${(cpu(samples.soar) / cores).toFixed(0)} ms |`,
     ),
     '',
     'Targets: fleet of 20 ≤ 2× the single-host time, ≥ 5× faster than Ansible.',
+    `The lab hosts run on this machine's ${cores} cores: a fleet cannot finish before its hosts' CPU ÷ ${cores} (the last column), whoever drives it; their own work is the same remote lines for every contestant.`,
     '',
   ];
   return lines.join('\n');
