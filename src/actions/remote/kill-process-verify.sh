@@ -2,14 +2,17 @@
 # of its cgroup or running one of its own programs gone?
 unit=$1
 check_unit "$unit"
-nl='
-'
+unit_programs "$unit"
+foreign_programs
 IFS=$nl
 set -f
-set -- $(foreign_binaries "$unit")
+# shellcheck disable=SC2086 # one program a line
+set -- $foreign
 set +f
 unset IFS
-emit active "$(unit_prop "$unit" ActiveState)"
-emit enabled "$(unit_prop "$unit" UnitFileState)"
-for pid in $(unit_pids "$unit" "$@"); do emit left "$pid"; done
+unit_state "$unit"
+emit active "$s_ActiveState"
+emit enabled "$s_UnitFileState"
+unit_pids "$s_MainPID" "$s_ControlGroup" "$@"
+for pid in $pids; do emit left "$pid"; done
 emit done 1

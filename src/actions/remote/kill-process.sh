@@ -13,29 +13,39 @@ protected=" 1 "
 pid=$$
 while [ "${pid:-0}" -gt 1 ] 2>/dev/null; do
   protected="$protected$pid "
-  pid=$(ps -o ppid= -p "$pid" 2>/dev/null | tr -d ' ')
+  parent=
+  while IFS= read -r line; do
+    case $line in PPid:*) parent=${line#PPid:} ;; esac
+  done 2>/dev/null <"/proc/$pid/status"
+  pid=${parent#"${parent%%[![:space:]]*}"}
 done
 
-nl='
-'
+unit_programs "$unit"
+foreign_programs
 IFS=$nl
 set -f
-set -- $(foreign_binaries "$unit")
+# shellcheck disable=SC2086 # one program a line
+set -- $foreign
 set +f
 unset IFS
 for binary in "$@"; do emit binary "$binary"; done
 
-emit before.active "$(unit_prop "$unit" ActiveState)"
-emit before.enabled "$(unit_prop "$unit" UnitFileState)"
-before=$(unit_pids "$unit" "$@")
-for pid in $before; do process_facts "$pid"; done
+unit_state "$unit"
+emit before.active "$s_ActiveState"
+emit before.enabled "$s_UnitFileState"
+unit_pids "$s_MainPID" "$s_ControlGroup" "$@"
+for pid in $pids; do process_facts "$pid"; done
 connections
 
-if [ "$(unit_prop "$unit" LoadState)" != not-found ]; then
-  if said=$(systemctl disable -- "$unit" 2>&1); then emit disabled "$said"; else emit disable_failed "$said"; fi
+if [ "$s_LoadState" != not-found ]; then
   if [ "$mode" = mask ]; then
+    # One reload of systemd's configuration for both (each would reload it on its own).
+    if said=$(systemctl disable --no-reload -- "$unit" 2>&1); then emit disabled "$said"; else emit disable_failed "$said"; fi
     # systemctl refuses to mask a unit whose own file sits in /etc/systemd/system: say so, disabled is what holds.
-    if said=$(systemctl mask -- "$unit" 2>&1); then emit masked "$said"; else emit mask_failed "$said"; fi
+    if said=$(systemctl mask --no-reload -- "$unit" 2>&1); then emit masked "$said"; else emit mask_failed "$said"; fi
+    systemctl daemon-reload >/dev/null 2>&1
+  else
+    if said=$(systemctl disable -- "$unit" 2>&1); then emit disabled "$said"; else emit disable_failed "$said"; fi
   fi
   systemctl stop --no-block -- "$unit" >/dev/null 2>&1
   systemctl kill --signal="$signal" --kill-whom=all -- "$unit" >/dev/null 2>&1
@@ -43,22 +53,25 @@ fi
 
 round=0
 while :; do
+  unit_state "$unit"
   left=
-  for pid in $(unit_pids "$unit" "$@"); do
+  unit_pids "$s_MainPID" "$s_ControlGroup" "$@"
+  for pid in $pids; do
     case $protected in *" $pid "*) emit spared "$pid" ;; *) left="$left $pid" ;; esac
   done
-  state=$(unit_prop "$unit" ActiveState)
+  state=$s_ActiveState
   case $state in active | activating | deactivating | reloading) busy=1 ;; *) busy= ;; esac
   [ -n "$left$busy" ] && [ "$round" -lt 25 ] || break
   for pid in $left; do
     if kill "-$signal" "$pid" 2>/dev/null; then emit killed "$pid"; fi
   done
   round=$((round + 1))
-  sleep 0.2
+  # A killed process is gone within milliseconds: look again soon, then less often.
+  if [ "$round" -le 3 ]; then sleep 0.05; else sleep 0.2; fi
 done
 
 emit after.active "$state"
-emit after.enabled "$(unit_prop "$unit" UnitFileState)"
+emit after.enabled "$s_UnitFileState"
 for pid in $left; do emit left "$pid"; done
 [ -z "$left" ] || fail "processes still running after SIG$signal:$left" 1
 [ -z "$busy" ] || fail "$unit is still $state" 1

@@ -8,7 +8,8 @@ check_unit "$unit"
 check_path "$quarantine"
 [ -z "$hint" ] || check_path "$hint"
 
-state=$(unit_prop "$unit" ActiveState)
+unit_state "$unit"
+state=$s_ActiveState
 case $state in
   active | activating | deactivating | reloading) fail "$unit is $state: run kill-process first, so that nothing runs from the files being moved" 1 ;;
 esac
@@ -20,7 +21,7 @@ emit quarantine "$quarantine"
 # unlock PATH: clear the flags that make mv fail, recording what was set.
 unlock() {
   local attrs
-  attrs=$(attrs_of "$1")
+  attrs_of "$1"
   case $attrs in
     *[ia]*)
       chattr -i -a -- "$1" 2>/dev/null || fail "cannot clear attributes $attrs of $1" 1
@@ -32,13 +33,13 @@ unlock() {
 
 # quarantine_one KIND PATH: move one file or link into quarantine, then hash it there.
 quarantine_one() {
-  local kind=$1 path=$2 owner dest n line
+  local kind=$1 path=$2 owner dest n line dir
   if [ ! -f "$path" ] && [ ! -L "$path" ]; then
     if [ -e "$path" ]; then emit skipped "$path"; fi
     return 0
   fi
   case $path in "$quarantine"/*) return 0 ;; esac
-  owner=$(package_owner "$path")
+  package_owner "$path"
   if [ -n "$owner" ]; then
     emit kept "$path"
     emit kept.kind "$kind"
@@ -48,8 +49,10 @@ quarantine_one() {
   dest=$quarantine/files$path n=0
   while [ -e "$dest" ] || [ -L "$dest" ]; do n=$((n + 1)) dest=$quarantine/files$path.$n; done
   unlock "$path"
-  unlock "$(dirname -- "$path")"
-  mkdir -p -- "$(dirname -- "$dest")" || fail "cannot create $(dirname -- "$dest")" 1
+  dir_of "$path"
+  unlock "$dir"
+  dir_of "$dest"
+  [ -d "$dir" ] || mkdir -p -- "$dir" || fail "cannot create $dir" 1
   mv -- "$path" "$dest" || fail "cannot move $path into quarantine" 1
   emit moved "$kind"
   emit moved.from "$path"
@@ -78,43 +81,78 @@ sweep() {
 
 # A masked unit hides its programs from systemd: lift the mask (recorded) so that they are found.
 # The unit is stopped, and its files are about to leave.
-if [ "$(unit_prop "$unit" LoadState)" = masked ]; then
+if [ "$s_LoadState" = masked ]; then
   said=$(systemctl unmask -- "$unit" 2>&1) || fail "cannot unmask $unit: $said" 1
   emit unmasked "$said"
+  unit_state "$unit"
 fi
 
 # The programs first and the unit file last: a run cut short leaves the unit loaded, so the next
 # run still learns from systemd which programs it ran.
-fragment=$(unit_prop "$unit" FragmentPath)
-dropins=$(unit_prop "$unit" DropInPaths)
-nl='
-'
+fragment=$s_FragmentPath
+dropins=$s_DropInPaths
+unit_programs "$unit"
+# Every file below is asked about in one package lookup (in foreign_programs): the unit's files and
+# programs, and what the installer's directory holds (the directory of each program, as resolved
+# below unless a link leads elsewhere: a path not asked about yet is asked when it comes).
+queue_tree() {
+  local entry
+  for entry in "$1"/* "$1"/.[!.]* "$1"/..?*; do
+    if [ -d "$entry" ] && [ ! -L "$entry" ]; then queue_tree "$entry"; else package_queue "$entry"; fi
+  done
+}
+queue_copy() { package_queue "$1"; }
+package_queue "$hint" "$fragment"
+# shellcheck disable=SC2086 # split and globbed as systemd's list always was
+package_queue $dropins
+each_unit_copy "$unit" queue_copy
+each_wants_entry "$unit" queue_copy
+if [ -n "$binaries" ]; then
+  while IFS= read -r binary; do
+    dir_of "$binary"
+    case $dir in
+      */.ssh | */.ssh/*) ;;
+      /root/?* | /home/?*/?* | /tmp/?* | /var/tmp/?* | /dev/shm/?*) [ ! -d "$dir" ] || queue_tree "$dir" ;;
+    esac
+  done <<LINES
+${binaries%"$nl"}
+LINES
+fi
+foreign_programs
 IFS=$nl
 set -f
-set -- $(foreign_binaries "$unit")
+# shellcheck disable=SC2086 # one program a line
+set -- $foreign
 set +f
 unset IFS
 for binary in "$@"; do
   quarantine_one binary "$binary"
   # The installer's directory (config.json, miner.sh …) when it sits in a home or temp directory;
   # never an .ssh directory, whose keys are how soar reaches the host.
-  install_dir=$(dirname -- "$binary")
+  dir_of "$binary"
+  install_dir=$dir
   case $install_dir in
     */.ssh | */.ssh/*) ;;
     /root/?* | /home/?*/?* | /tmp/?* | /var/tmp/?* | /dev/shm/?*) [ ! -d "$install_dir" ] || sweep "$install_dir" ;;
   esac
 done
-exec_binaries "$unit" | while IFS= read -r binary; do
-  owner=$(package_owner "$(readlink -f -- "$binary" || echo "$binary")")
-  [ -z "$owner" ] || { emit kept "$binary"; emit kept.kind binary; emit kept.package "$owner"; }
-done
+# systemd still knows the unit (its file moves last): the programs it runs are as unit_programs read them.
+if [ -n "$binaries" ]; then
+  while IFS= read -r binary; do
+    package_owner "$(readlink -f -- "$binary" || echo "$binary")"
+    [ -z "$owner" ] || { emit kept "$binary"; emit kept.kind binary; emit kept.package "$owner"; }
+  done <<LINES
+${binaries%"$nl"}
+LINES
+fi
 
 [ -z "$hint" ] || [ "$hint" = "$fragment" ] || quarantine_one hint "$hint"
 other_copy() { [ "$1" -ef "$fragment" ] || quarantine_one copy "$1"; }
 each_unit_copy "$unit" other_copy
 for dropin in $dropins; do
   quarantine_one dropin "$dropin"
-  if rmdir -- "$(dirname -- "$dropin")" 2>/dev/null; then emit removed_dir "$(dirname -- "$dropin")"; fi
+  dir_of "$dropin"
+  if rmdir -- "$dir" 2>/dev/null; then emit removed_dir "$dir"; fi
 done
 each_wants_entry "$unit" quarantine_one wants
 [ -z "$fragment" ] || quarantine_one unit "$fragment"
