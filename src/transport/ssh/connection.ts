@@ -91,6 +91,9 @@ export function openConnection(options: ConnectOptions): Promise<Client> {
     client.on('close', () => fail(verdict?.error ?? new HandshakeFailedError(endpoint, 'the host closed the connection before authentication completed')));
     try {
       client.connect(config);
+      // SSH here is request and answer: Nagle's algorithm would hold each small packet until the
+      // host's delayed ACK (40 ms) came back, several times per connection.
+      client.setNoDelay(true);
     } catch (error) {
       fail(new HandshakeFailedError(endpoint, `ssh2 refused the connection settings (${(error as Error).message})`, error));
     }
