@@ -1,7 +1,7 @@
 import { ecsFormat } from '@elastic/ecs-pino-format';
-import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
 import { SoarError } from './errors.js';
+import { soarVersion } from './paths.js';
 
 export type { Logger };
 
@@ -62,8 +62,7 @@ function levelFrom(option: string | undefined): (typeof LEVELS)[number] {
 
 /** soar's operational log: ECS JSON lines (Elastic ingests them as they are), secrets redacted. */
 export function createLogger(options: LoggerOptions = {}): Logger {
-  const { version } = createRequire(import.meta.url)('../package.json') as { version: string };
-  const ecs = ecsFormat({ serviceName: 'soar', serviceVersion: version, convertErr: true, apmIntegration: false });
+  const ecs = ecsFormat({ serviceName: 'soar', serviceVersion: soarVersion(), convertErr: true, apmIntegration: false });
   const { log } = ecs.formatters as Required<NonNullable<typeof ecs.formatters>>;
   const logger = pino(
     {

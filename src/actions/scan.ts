@@ -6,13 +6,14 @@ import { connectionsFrom, type ConnectionFacts } from './host-facts.js';
 import { isPoolPort, MINER_PROCESS_NAMES, RULE_UNIT_NAMES } from './indicators.js';
 import { Records } from './records.js';
 import { hostScript } from './script.js';
+import { remoteFile } from '../paths.js';
 
 const params = z.strictObject({
   /** Run soar's YARA rules on the host when yara is installed there. */
   yara: z.boolean().default(true),
 });
 
-const yaraRules = (): string => readFileSync(new URL('./remote/miners.yar', import.meta.url), 'utf8');
+const yaraRules = (): string => readFileSync(remoteFile('miners.yar'), 'utf8');
 
 export type Severity = 'info' | 'low' | 'medium' | 'high';
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { shScript, type Command } from '../command/command.js';
+import { remoteFile } from '../paths.js';
 
 const cache = new Map<string, string>();
 
@@ -10,7 +11,7 @@ const cache = new Map<string, string>();
 export function remoteScript(name: string): string {
   let text = cache.get(name);
   if (text === undefined) {
-    const read = (file: string) => readFileSync(new URL(`./remote/${file}.sh`, import.meta.url), 'utf8');
+    const read = (file: string) => readFileSync(remoteFile(`${file}.sh`), 'utf8');
     text = `${read('prelude')}\n${read(name)}`;
     cache.set(name, text);
   }

@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { loadConfig, defaultConfig, type Config } from '../config/config.js';
+import { BUNDLED_PLAYBOOKS_DIR } from '../paths.js';
 
-/** The playbooks shipped with soar (works from src/ in tests and from dist/ when installed). */
-export const BUNDLED_PLAYBOOKS_DIR = fileURLToPath(new URL('../../playbooks/', import.meta.url));
 export const DEFAULT_PLAYBOOK = `${BUNDLED_PLAYBOOKS_DIR}mining-service.yaml`;
 
 /**

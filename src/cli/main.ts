@@ -1,7 +1,7 @@
-import { createRequire } from 'node:module';
 import { AlertNotTakenError } from '../plan/plan.js';
 import { isSoarError, SoarError } from '../errors.js';
 import { YamlFileError } from '../yaml/located.js';
+import { soarVersion } from '../paths.js';
 import { EXIT, UsageError, type CliCommand, type Io } from './command.js';
 
 /**
@@ -26,13 +26,10 @@ const COMMANDS: ReadonlyArray<{ name: string; summary: string; load: () => Promi
 /** Errors about the input (alert, playbook, config) rather than about soar or the world. */
 const REFUSED_CODES = new Set(['ALERT_INVALID', 'INVALID_FIELD', 'ALERT_NOT_TAKEN', 'HOST_NOT_IN_INVENTORY', 'APPROVERS_INSUFFICIENT', 'APPROVAL_REFUSED', 'RUN_NOT_FOUND']);
 
-function version(): string {
-  return (createRequire(import.meta.url)('../../package.json') as { version: string }).version;
-}
 
 function overview(): string {
   const width = Math.max(...COMMANDS.map((command) => command.name.length));
-  return `soar ${version()}: responds to Elastic Security alerts with playbooks run over SSH
+  return `soar ${soarVersion()}: responds to Elastic Security alerts with playbooks run over SSH
 
 Usage: soar <command> [options]     (soar <command> --help for details)
 
@@ -56,7 +53,7 @@ export async function main(argv: string[], io: Io = processIo): Promise<number> 
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
   if (name === '--version' || name === '-V') {
-    io.stdout(`${version()}\n`);
+    io.stdout(`${soarVersion()}\n`);
     return EXIT.ok;
   }
   const entry = COMMANDS.find((candidate) => candidate.name === name);

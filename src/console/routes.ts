@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { FastifyInstance } from 'fastify';
 import { SoarError } from '../errors.js';
+import { consoleFile } from '../paths.js';
 
 /** The console's page or script is not beside this module (a build that did not copy them). */
 export class ConsoleMissingError extends SoarError {
   constructor(file: string, cause: unknown) {
-    super('CONSOLE_MISSING', `the analyst console's ${file} is missing beside ${new URL('.', import.meta.url).pathname}: rebuild soar (npm run build copies src/console into dist)`, { cause });
+    super('CONSOLE_MISSING', `the analyst console's ${file} is missing (${consoleFile(file).pathname}): rebuild soar (npm run build copies src/console into dist)`, { cause });
   }
 }
 
@@ -17,9 +18,9 @@ const PAGE_HEADERS = {
   'cache-control': 'no-store',
 };
 
-function consoleFile(name: string): string {
+function readConsoleFile(name: string): string {
   try {
-    return readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
+    return readFileSync(consoleFile(name), 'utf8');
   } catch (error) {
     throw new ConsoleMissingError(name, error);
   }
@@ -30,8 +31,8 @@ function consoleFile(name: string): string {
  * holds no data: everything it shows comes from the API with the analyst's own token.
  */
 export function registerConsole(app: FastifyInstance): void {
-  const page = consoleFile('index.html');
-  const script = consoleFile('console.js');
+  const page = readConsoleFile('index.html');
+  const script = readConsoleFile('console.js');
   // Browsers ask for it; an empty answer keeps the console's log free of 404s.
   app.get('/favicon.ico', async (_request, reply) => reply.code(204).send());
   app.get('/', async (_request, reply) => reply.redirect('/console'));

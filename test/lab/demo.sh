@@ -21,7 +21,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-[ -f "$repo/dist/cli/main.js" ] || (cd "$repo" && npm run build --silent)
+[ -f "$repo/dist/soar.js" ] || (cd "$repo" && npm run build --silent)
 
 title "Booting an infected lab host ($host)"
 mkdir -p "$lab"

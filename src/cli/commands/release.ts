@@ -3,7 +3,7 @@ import { completed, reportText } from '../../engine/report.js';
 import { planFor } from '../../plan/plan.js';
 import { loadPlaybook } from '../../playbook/load.js';
 import { EXIT, parseCommandArgs, UsageError, writeJson, type CliCommand } from '../command.js';
-import { BUNDLED_PLAYBOOKS_DIR } from '../defaults.js';
+import { BUNDLED_PLAYBOOKS_DIR } from '../../paths.js';
 import { progressPrinter } from '../progress.js';
 import { openSession } from '../session.js';
 import { carryOut } from './run.js';
