@@ -254,7 +254,7 @@ function render(single: Record<Contestant, Sample[]>, fleets: Map<number, Record
     `## Hosts: soar vs multiplexed OpenSSH vs Ansible (${new Date().toISOString()})`,
     '',
     `Machine: ${hostname()}, ${cpus()[0]?.model ?? 'unknown CPU'} × ${cpus().length}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Linux ${release()}, Node ${process.version}, ${ansibleVersion}.`,
-    `Lab hosts (systemd-nspawn, Debian 12); the same remote lines from \`soar plan --json\`; soar = \`soar run --approve-as\` (N processes, one store each); Ansible = shell tasks, pipelining, gather_facts off, --forks N.`,
+    `Lab hosts (systemd-nspawn, Debian 12); the same remote lines from \`soar plan --json\`; soar = one \`soar run --approve-as --parallel N\` given the N alerts in one file; Ansible = shell tasks, pipelining, gather_facts off, --forks N.`,
     `Memory: peak of the summed PSS of each contestant's process tree, sampled every ${SAMPLE_EVERY_MS} ms (daemonised ssh ControlPersist masters are not in the tree). Host CPU: the CPU time the lab hosts' own cgroups used during the sample (sshd, the scripts, systemd).`,
     '',
     `Single host, ${SINGLE_ROUNDS} interleaved rounds (medians):`,
