@@ -33,5 +33,5 @@ export function publish(title: string, rows: readonly ResultRow[], notes: readon
   const section = [`## ${title}: ${new Date().toISOString()}`, '', machine(), '', table(rows), '', ...notes.map((note) => `- ${note}`), ''].join('\n');
   console.log(`\n${section}`);
   if (!existsSync(RESULTS_FILE)) writeFileSync(RESULTS_FILE, '# Benchmark results\n\nAppended by `npm run bench` (see bench/README.md); medians of several rounds, ratios against a baseline measured in the same run.\n\n');
-  appendFileSync(RESULTS_FILE, `${section}\n`);
+  appendFileSync(RESULTS_FILE, `\n${section}\n`);
 }
