@@ -19,6 +19,9 @@ export class SqliteStore implements Store {
   readonly #key: Buffer | undefined;
   /** The last audit record of the transaction under way, anchored outside once it commits. */
   #unanchored: AuditRecord | undefined;
+  /** The last committed record, waiting for the head write at the end of this turn. */
+  #pendingHead: AuditRecord | undefined;
+  #anchorFailure: unknown;
 
   constructor(readonly file: string, options: { key?: Buffer } = {}) {
     this.db = openDatabase(file);
@@ -28,11 +31,13 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * Runs `work` in one immediate transaction; once it commits, the audit trail's head is written
-   * beside the store, so that a truncated trail is caught (see src/audit/head.ts). Inside another
-   * transaction, `work` runs in a savepoint: rolled back alone if it throws, anchored by the outer.
+   * Runs `work` in one immediate transaction. The audit trail's head is then anchored beside the
+   * store (see src/audit/head.ts), once per turn of the event loop for every commit in it: the
+   * runs a process drives at once share one head write. Inside another transaction, `work` runs in
+   * a savepoint: rolled back alone if it throws, anchored by the outer.
    */
   transaction<T>(work: () => T): T {
+    this.#throwAnchorFailure();
     if (this.db.inTransaction) {
       const anchored = this.#unanchored;
       try {
@@ -44,15 +49,44 @@ export class SqliteStore implements Store {
     }
     try {
       const result = this.db.transaction(work).immediate();
-      if (this.#unanchored) writeAuditHead(this.file, this.#unanchored, this.#key);
+      if (this.#unanchored) this.#anchorSoon(this.#unanchored);
       return result;
     } finally {
       this.#unanchored = undefined;
     }
   }
 
+  /** Writes the head now if a commit is waiting for it, then closes the store. */
   close(): void {
+    this.#anchor();
     this.db.close();
+    this.#throwAnchorFailure();
+  }
+
+  // The head only ever names a committed record; until it is written, a crash leaves it behind the
+  // store (records the verifier counts as unanchored), never ahead.
+  #anchorSoon(last: AuditRecord): void {
+    const scheduled = this.#pendingHead !== undefined;
+    this.#pendingHead = last;
+    if (!scheduled) setImmediate(() => this.#anchor());
+  }
+
+  #anchor(): void {
+    const last = this.#pendingHead;
+    this.#pendingHead = undefined;
+    if (!last) return;
+    try {
+      writeAuditHead(this.file, last, this.#key);
+    } catch (error) {
+      this.#anchorFailure ??= error;
+    }
+  }
+
+  /** A head that could not be written fails the next transaction (or close): never silently. */
+  #throwAnchorFailure(): void {
+    const failure = this.#anchorFailure;
+    this.#anchorFailure = undefined;
+    if (failure !== undefined) throw failure;
   }
 
   appendAudit(entry: AuditEntry): AuditRecord {

@@ -7,6 +7,8 @@ import { GroupCommit } from '../../../src/store/group-commit.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 
 const newStore = () => new SqliteStore(join(mkdtempSync(join(tmpdir(), 'soar-group-')), 'soar.db'));
+/** The audit head is written at the end of the event loop's turn. */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
 const record = (store: SqliteStore, run: string) => store.appendAudit({ run, kind: 'test.record', actor: 'test', data: { run } });
 
 describe('GroupCommit', () => {
@@ -24,6 +26,7 @@ describe('GroupCommit', () => {
     const seqs = await Promise.all(['a', 'b', 'c'].map((run) => group.submit(() => record(store, run).seq)));
     expect(seqs).toEqual([1, 2, 3]);
     expect(commits).toEqual([3]);
+    await nextTurn();
     expect(readAuditHead(store.file)?.seq).toBe(3);
   });
 
@@ -45,6 +48,7 @@ describe('GroupCommit', () => {
     expect(outcomes.map((outcome) => outcome.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
     expect(store.auditRecords().map((entry) => entry.run)).toEqual(['kept-1', 'kept-2']);
     const last = store.auditRecords().at(-1)!;
+    await nextTurn();
     expect(readAuditHead(store.file)).toMatchObject({ seq: last.seq, hash: last.hash });
   });
 
