@@ -49,7 +49,7 @@ export function headMacMatches(head: AuditHead, key: Buffer): boolean {
 /**
  * Records `last` as the store's head: written to a temporary file, fsync'd, renamed over the old
  * head and the directory fsync'd, so a crash leaves either the old head or the new one.
- * Call it after each commit that appended audit records, with the last record appended.
+ * Call it after commits that appended audit records (never before), with the last record appended.
  */
 export function writeAuditHead(store: string, last: Pick<AuditRecord, 'seq' | 'hash'>, key?: Buffer): void {
   const file = auditHeadFile(store);
