@@ -13,7 +13,9 @@ const params = z.strictObject({
   yara: z.boolean().default(true),
 });
 
-const yaraRules = (): string => readFileSync(remoteFile('miners.yar'), 'utf8');
+let rules: string | undefined;
+/** soar's YARA rules, read once: every scan's plan carries them. */
+const yaraRules = (): string => (rules ??= readFileSync(remoteFile('miners.yar'), 'utf8'));
 
 export type Severity = 'info' | 'low' | 'medium' | 'high';
 

@@ -47,8 +47,9 @@ export class InternedJson {
       this.#hashOf.set(text, hash);
       this.#textOf.set(hash, text);
     }
-    // Every time: a transaction that rolled back may have taken the first write with it.
-    this.#insert.run(hash, text);
+    // Looked up every time (by hash: cheap), as a transaction that rolled back may have taken the
+    // first write with it; written only when missing, not rebound at every plan.
+    if (this.#select.get(hash) === undefined) this.#insert.run(hash, text);
     return hash;
   }
 
