@@ -41,7 +41,10 @@ export function intakeRoute(app: FastifyInstance, options: IntakeOptions): void 
     }
     const plans = refusedIntoAudit(store, () => parseAlerts(request.body).map((alert) => reachable(buildPlan({ alert, playbook, config, actions: ACTIONS }))));
     // A body's admissions commit together, and with those of the bodies arriving alongside it.
-    const runs = await admissions.submit(() => plans.map((plan) => ({ alert: plan.alert.id, ...scheduler.admit(plan, playbook) })));
+    const runs = await admissions.submit(() => plans.map((plan) => ({ alert: plan.alert.id, ...scheduler.admit(plan, playbook) }))).catch((error: unknown) => {
+      scheduler.resync();
+      throw error;
+    });
     void acknowledgeAlerts(config, store, runs.filter((admitted) => admitted.created));
     return reply.code(202).send({ runs });
   });

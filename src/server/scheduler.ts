@@ -53,14 +53,38 @@ export class Scheduler {
 
   /** Takes up every active run in the store and starts the deadline timer. */
   start(): void {
+    this.#load();
+    this.#timer = setInterval(() => this.tick(), this.#options.tickMs ?? 1000);
+    this.#timer.unref();
+    this.tick();
+  }
+
+  /**
+   * After admissions whose transaction did not commit: forgets the runs and joins they left in
+   * memory, by reading hosts' runs and joined alerts from the store again, so that no host waits
+   * behind a run that does not exist.
+   */
+  resync(): void {
+    const { store } = this.#options.runtime;
+    const stored = (runId: string) => store.run(runId) !== undefined;
+    for (const [host, runId] of this.#hostRun) if (!stored(runId)) this.#hostRun.delete(host);
+    for (const [host, runs] of this.#held) {
+      const kept = runs.filter(stored);
+      if (kept.length > 0) this.#held.set(host, kept);
+      else this.#held.delete(host);
+    }
+    this.#queue.splice(0, this.#queue.length, ...this.#queue.filter(stored));
+    this.#joined.clear();
+    this.#load();
+  }
+
+  /** What the store says: the alerts that joined a run, and each host's active runs. */
+  #load(): void {
     const { store } = this.#options.runtime;
     for (const record of store.auditRecords()) {
       if (record.kind === 'alert.joined') this.#joined.set((record.data as { alert: string }).alert, record.run);
     }
     for (const run of store.runs({ status: 'active' })) this.#adopt(run.id, run.host);
-    this.#timer = setInterval(() => this.tick(), this.#options.tickMs ?? 1000);
-    this.#timer.unref();
-    this.tick();
   }
 
   get full(): boolean {
@@ -139,6 +163,9 @@ export class Scheduler {
     const current = this.#hostRun.get(host);
     if (current === undefined) {
       this.#hostRun.set(host, runId);
+      const held = (this.#held.get(host) ?? []).filter((other) => other !== runId);
+      if (held.length > 0) this.#held.set(host, held);
+      else this.#held.delete(host);
       this.#enqueue(runId);
     } else if (current !== runId) {
       const held = this.#held.get(host) ?? [];

@@ -127,3 +127,27 @@ it('a run holds its host connection only while it is driven: waiting at a gate, 
   await until('the run waiting at its gate', () => service.store.approvals({ run, state: 'pending' }).length === 1);
   await until('the host connection released', () => released.includes(hostName(0)));
 });
+
+it('an admission whose commit fails leaves no run behind in memory: the next alert for the host starts one', { timeout: 30_000 }, async () => {
+  const { dir, config, fleet, file } = setup();
+  const service = await openService({ file, config, playbook: await gatedPlaybook(dir), hosts: fleet });
+  open.push(service);
+  const commit = service.store.transaction.bind(service.store);
+  let failNextCommit = true;
+  // The disk fills up as the admission commits: its writes roll back.
+  service.store.transaction = <T>(work: () => T): T => {
+    if (!failNextCommit || service.store.db.inTransaction) return commit(work);
+    failNextCommit = false;
+    return commit(() => {
+      work();
+      throw new Error('SQLITE_FULL: database or disk is full');
+    });
+  };
+  const failed = await post(`${service.url}/api/alerts`, kibanaBody([{ uuid: 'a1'.repeat(32), host: hostName(0) }]), { 'x-soar-secret': INTAKE_SECRET });
+  expect(failed.status).toBe(500);
+  expect(service.store.runs()).toEqual([]);
+  expect(service.scheduler.stats()).toMatchObject({ active: 0, queued: 0 });
+  const next = await intake(service, 'a2'.repeat(32));
+  expect(next).toMatchObject({ created: true, joined: false });
+  expect(service.store.run(next.run)?.status).toBe('active');
+});
