@@ -28,6 +28,7 @@ export const runCommand: CliCommand = {
 Plans the response (as soar plan does), records the run in the store, then runs it on the
 alert's host over SSH with pinned host keys. A file with several alerts (a search response, a
 webhook body) is responded to on up to --parallel hosts at once; one host's alerts run in turn.
+Every alert is checked and planned before any host is touched: one refused alert refuses them all.
 At each approval gate:
   --approve-as NAME   the named analysts approve every gate they are eligible for (config
                       approvers and roles; repeat for n-of-m gates), with --reason TEXT;
