@@ -17,7 +17,7 @@ import { ansibleArgv, ansibleEnv, ensureAnsible, writeAnsibleProject, type Ansib
  */
 
 const LAB_ID = 48;
-const SINGLE_ROUNDS = 5;
+const SINGLE_ROUNDS = 9;
 const FLEET_ROUNDS = 3;
 const FLEETS = [5, 20] as const;
 const RUN_TIMEOUT_MS = 180_000;
