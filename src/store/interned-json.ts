@@ -9,6 +9,8 @@ const INTERN_FROM = 1024;
 // that itself started with NUL, escaped by one more. Nothing else in a stored value starts with NUL.
 const REFERENCE = '\0b';
 const ESCAPE = '\0';
+/** Long strings remembered in memory: the scripts; alert text can be long too, and must not pile up. */
+const REMEMBERED = 256;
 
 /**
  * JSON for the store whose long strings (the remote scripts and YARA rules plans carry) are
@@ -20,10 +22,12 @@ export class InternedJson {
   readonly #textOf = new Map<string, string>();
 
   readonly #insert: Statement<[string, string]>;
+  readonly #has: Statement<[string]>;
   readonly #select: Statement<[string], { text: string }>;
 
   constructor(db: SqliteDatabase) {
     this.#insert = db.prepare<[string, string]>('INSERT OR IGNORE INTO blobs (hash, text) VALUES (?, ?)');
+    this.#has = db.prepare<[string]>('SELECT 1 FROM blobs WHERE hash = ?');
     this.#select = db.prepare<[string], { text: string }>('SELECT text FROM blobs WHERE hash = ?');
   }
 
@@ -44,13 +48,21 @@ export class InternedJson {
     let hash = this.#hashOf.get(text);
     if (hash === undefined) {
       hash = sha256Hex(text);
-      this.#hashOf.set(text, hash);
-      this.#textOf.set(hash, text);
+      this.#remember(hash, text);
     }
     // Looked up every time (by hash: cheap), as a transaction that rolled back may have taken the
     // first write with it; written only when missing, not rebound at every plan.
-    if (this.#select.get(hash) === undefined) this.#insert.run(hash, text);
+    if (this.#has.get(hash) === undefined) this.#insert.run(hash, text);
     return hash;
+  }
+
+  #remember(hash: string, text: string): void {
+    if (this.#textOf.size >= REMEMBERED) {
+      this.#textOf.clear();
+      this.#hashOf.clear();
+    }
+    this.#textOf.set(hash, text);
+    this.#hashOf.set(text, hash);
   }
 
   #decode(value: unknown): unknown {
@@ -72,8 +84,7 @@ export class InternedJson {
       const row = this.#select.get(hash);
       if (!row) throw new SoarError('STORE_CORRUPT', `the store refers to blob ${hash}, which it does not hold`);
       text = row.text;
-      this.#textOf.set(hash, text);
-      this.#hashOf.set(text, hash);
+      this.#remember(hash, text);
     }
     return text;
   }
