@@ -4,15 +4,9 @@ unit=$1
 check_unit "$unit"
 unit_programs "$unit"
 foreign_programs
-IFS=$nl
-set -f
-# shellcheck disable=SC2086 # one program a line
-set -- $foreign
-set +f
-unset IFS
 unit_state "$unit"
 emit active "$s_ActiveState"
 emit enabled "$s_UnitFileState"
-unit_pids "$s_MainPID" "$s_ControlGroup" "$@"
+foreign_pids "$s_MainPID" "$s_ControlGroup"
 for pid in $pids; do emit left "$pid"; done
 emit done 1

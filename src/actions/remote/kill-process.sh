@@ -22,18 +22,16 @@ done
 
 unit_programs "$unit"
 foreign_programs
-IFS=$nl
-set -f
-# shellcheck disable=SC2086 # one program a line
-set -- $foreign
-set +f
-unset IFS
-for binary in "$@"; do emit binary "$binary"; done
+if [ -n "$foreign" ]; then
+  while IFS= read -r binary; do emit binary "$binary"; done <<LINES
+${foreign%"$nl"}
+LINES
+fi
 
 unit_state "$unit"
 emit before.active "$s_ActiveState"
 emit before.enabled "$s_UnitFileState"
-unit_pids "$s_MainPID" "$s_ControlGroup" "$@"
+foreign_pids "$s_MainPID" "$s_ControlGroup"
 for pid in $pids; do process_facts "$pid"; done
 connections
 
@@ -55,7 +53,7 @@ round=0
 while :; do
   unit_state "$unit"
   left=
-  unit_pids "$s_MainPID" "$s_ControlGroup" "$@"
+  foreign_pids "$s_MainPID" "$s_ControlGroup"
   for pid in $pids; do
     case $protected in *" $pid "*) emit spared "$pid" ;; *) left="$left $pid" ;; esac
   done

@@ -344,6 +344,19 @@ LINES
   pids=$*
 }
 
+# foreign_pids MAINPID CGROUP: unit_pids with the programs foreign_programs found (one a line in
+# foreign, split here so that no caller has to set its own arguments to them).
+foreign_pids() {
+  local main=$1 group=$2
+  IFS=$nl
+  set -f
+  # shellcheck disable=SC2086 # one program a line
+  set -- $foreign
+  set +f
+  unset IFS
+  unit_pids "$main" "$group" "$@"
+}
+
 # Evidence about one process, as records under proc.<pid>.
 process_facts() {
   local pid=$1 exe

@@ -119,13 +119,8 @@ ${binaries%"$nl"}
 LINES
 fi
 foreign_programs
-IFS=$nl
-set -f
-# shellcheck disable=SC2086 # one program a line
-set -- $foreign
-set +f
-unset IFS
-for binary in "$@"; do
+# Read on descriptor 3: what the loop runs keeps the script's own standard input.
+[ -z "$foreign" ] || while IFS= read -r binary <&3; do
   quarantine_one binary "$binary"
   # The installer's directory (config.json, miner.sh …) when it sits in a home or temp directory;
   # never an .ssh directory, whose keys are how soar reaches the host.
@@ -135,7 +130,9 @@ for binary in "$@"; do
     */.ssh | */.ssh/*) ;;
     /root/?* | /home/?*/?* | /tmp/?* | /var/tmp/?* | /dev/shm/?*) [ ! -d "$install_dir" ] || sweep "$install_dir" ;;
   esac
-done
+done 3<<LINES
+${foreign%"$nl"}
+LINES
 # systemd still knows the unit (its file moves last): the programs it runs are as unit_programs read them.
 if [ -n "$binaries" ]; then
   while IFS= read -r binary; do

@@ -58,13 +58,7 @@ ${binaries%"$nl"}
 LINES
 fi
 
-IFS=$nl
-set -f
-# shellcheck disable=SC2086 # one program a line
-set -- $foreign
-set +f
-unset IFS
-unit_pids "$s_MainPID" "$s_ControlGroup" "$@"
+foreign_pids "$s_MainPID" "$s_ControlGroup"
 for pid in $pids; do process_facts "$pid"; done
 if [ -n "$writer" ] && [ -d "/proc/$writer" ]; then
   emit writer.alive 1
