@@ -31,6 +31,9 @@ export function execOnConnection(client: Client, invocation: RemoteInvocation, s
   const stdout = new CappedOutput(options.capBytes);
   const stderr = new CappedOutput(options.capBytes);
   const startedAt = new Date();
+  // Durations come from the monotonic clock: the wall clock may be stepped while a command runs.
+  const startedTick = performance.now();
+  const elapsedMs = (): number => Math.floor(performance.now() - startedTick);
 
   return new Promise<ExecResult>((resolve, reject) => {
     let settled = false;
@@ -44,7 +47,7 @@ export function execOnConnection(client: Client, invocation: RemoteInvocation, s
     const finish = (deadlinePassed: boolean): void => {
       if (settled) return;
       cleanup();
-      const durationMs = Date.now() - startedAt.getTime();
+      const durationMs = elapsedMs();
       resolve({
         command: invocation.line,
         exitCode: exit?.exitCode ?? null,
@@ -65,10 +68,18 @@ export function execOnConnection(client: Client, invocation: RemoteInvocation, s
     };
 
     // The host's `timeout` should have ended the program long before: stop waiting, whatever the link does.
-    const deadline = setTimeout(() => {
+    // A timer can fire a millisecond early (libuv counts from the start of the loop's turn), so it
+    // re-arms until the whole deadline has passed: a result never claims to have waited less.
+    const onDeadline = (): void => {
+      const remainingMs = invocation.deadlineMs - elapsedMs();
+      if (remainingMs > 0) {
+        deadline = setTimeout(onDeadline, remainingMs);
+        return;
+      }
       channel?.close();
       finish(true);
-    }, invocation.deadlineMs);
+    };
+    let deadline = setTimeout(onDeadline, invocation.deadlineMs);
 
     try {
       client.exec(invocation.line, (error, opened) => {
