@@ -1,6 +1,7 @@
 import { execa } from 'execa';
 import type { Command } from '../command/command.js';
 import { commandLine } from '../command/quote.js';
+import { stopwatch, timerAfter } from './clock.js';
 import { SpawnFailedError } from './errors.js';
 import { CappedOutput } from './output.js';
 import { DEFAULT_OUTPUT_CAP_BYTES, type ExecResult, type Transport } from './transport.js';
@@ -24,6 +25,7 @@ async function runLocally(command: Command, capBytes: number): Promise<ExecResul
   const stdout = new CappedOutput(capBytes);
   const stderr = new CappedOutput(capBytes);
   const startedAt = new Date();
+  const elapsedMs = stopwatch();
   // Its own process group, so a deadline stops the program's children too (as `timeout` does remotely).
   const subprocess = execa(file, args, {
     buffer: false,
@@ -49,7 +51,7 @@ async function runLocally(command: Command, capBytes: number): Promise<ExecResul
     }
   };
   let killTimer: NodeJS.Timeout | undefined;
-  const deadline = setTimeout(() => {
+  const cancelDeadline = timerAfter(elapsedMs, command.timeoutMs, () => {
     // After the deadline only stragglers holding the output pipes may be left if it already exited.
     timedOut = !exited;
     killGroup('SIGTERM');
@@ -59,10 +61,10 @@ async function runLocally(command: Command, capBytes: number): Promise<ExecResul
       subprocess.stdout?.destroy();
       subprocess.stderr?.destroy();
     }, KILL_AFTER_MS);
-  }, command.timeoutMs);
+  });
 
   const result = await subprocess;
-  clearTimeout(deadline);
+  cancelDeadline();
   clearTimeout(killTimer);
   if (result.exitCode === undefined && result.signal === undefined) throw new SpawnFailedError(line, result.cause ?? result);
   return {
@@ -73,7 +75,7 @@ async function runLocally(command: Command, capBytes: number): Promise<ExecResul
     stderr: stderr.text(),
     truncated: stdout.truncated || stderr.truncated,
     startedAt: startedAt.toISOString(),
-    durationMs: Date.now() - startedAt.getTime(),
+    durationMs: elapsedMs(),
     timedOut,
     outcomeUnknown: false,
   };

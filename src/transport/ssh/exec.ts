@@ -1,5 +1,6 @@
 import type { Client, ClientChannel } from 'ssh2';
 import { ChannelOpenFailedError, ConnectionLostError, type Endpoint } from '../errors.js';
+import { stopwatch, timerAfter } from '../clock.js';
 import { CappedOutput } from '../output.js';
 import type { ExecResult } from '../transport.js';
 import type { RemoteInvocation } from '../../command/remote.js';
@@ -31,9 +32,7 @@ export function execOnConnection(client: Client, invocation: RemoteInvocation, s
   const stdout = new CappedOutput(options.capBytes);
   const stderr = new CappedOutput(options.capBytes);
   const startedAt = new Date();
-  // Durations come from the monotonic clock: the wall clock may be stepped while a command runs.
-  const startedTick = performance.now();
-  const elapsedMs = (): number => Math.floor(performance.now() - startedTick);
+  const elapsedMs = stopwatch();
 
   return new Promise<ExecResult>((resolve, reject) => {
     let settled = false;
@@ -42,7 +41,7 @@ export function execOnConnection(client: Client, invocation: RemoteInvocation, s
 
     const cleanup = (): void => {
       settled = true;
-      clearTimeout(deadline);
+      cancelDeadline();
     };
     const finish = (deadlinePassed: boolean): void => {
       if (settled) return;
@@ -68,18 +67,10 @@ export function execOnConnection(client: Client, invocation: RemoteInvocation, s
     };
 
     // The host's `timeout` should have ended the program long before: stop waiting, whatever the link does.
-    // A timer can fire a millisecond early (libuv counts from the start of the loop's turn), so it
-    // re-arms until the whole deadline has passed: a result never claims to have waited less.
-    const onDeadline = (): void => {
-      const remainingMs = invocation.deadlineMs - elapsedMs();
-      if (remainingMs > 0) {
-        deadline = setTimeout(onDeadline, remainingMs);
-        return;
-      }
+    const cancelDeadline = timerAfter(elapsedMs, invocation.deadlineMs, () => {
       channel?.close();
       finish(true);
-    };
-    let deadline = setTimeout(onDeadline, invocation.deadlineMs);
+    });
 
     try {
       client.exec(invocation.line, (error, opened) => {
