@@ -40,7 +40,7 @@ export const removeUnit: ActionDefinition<Record<string, never>> = {
     const quarantine = quarantineDir(context);
     return [
       {
-        purpose: `move ${context.target.unit} and what it ran into ${quarantine} (root-only, sha256 manifest), daemon-reload`,
+        purpose: `move ${context.target.unit} and what it ran into ${quarantine} (root-only, sha256 manifest), daemon-reload if systemd still holds it`,
         where: 'host',
         command: hostScript('remove-unit', [context.target.unit, quarantine, context.target.pathHint ?? ''], context.timeoutMs),
       },
@@ -62,6 +62,8 @@ export const removeUnit: ActionDefinition<Record<string, never>> = {
       skipped: records.all('skipped'),
       removedDirectories: records.all('removed_dir'),
       loadState: records.get('load_state'),
+      // The load state that made a daemon-reload necessary, when one was.
+      ...(records.has('reloaded') ? { reloadedFrom: records.get('reloaded') } : {}),
     };
     if (!records.complete || records.get('load_state') !== 'not-found') {
       const packaged = kept.filter((file) => file.kind !== 'binary');

@@ -235,6 +235,8 @@ describe.each(MINERS)('$unit (staging copy: $staging, immutable: $immutable)', (
     expect(result).toMatchObject({ outcome: 'quarantined', changed: true });
     const evidence = result.evidence as Record<string, any>;
     expect(await unitState(host, unit)).toMatchObject({ LoadState: 'not-found' });
+    // kill left the unit stopped and unreferenced: systemd forgot it, and no daemon-reload was needed.
+    expect(evidence.reloadedFrom).toBeUndefined();
 
     const quarantined = (path: string) => `${response.quarantine}/files${path}`;
     for (const [path, sha256] of Object.entries(originals)) {
@@ -423,6 +425,29 @@ describe('kill with mask: true, then remove', () => {
     expect(evidence.unmasked).toContain(`/etc/systemd/system/${unit}`);
     expect(evidence.moved.map((file: { kind: string; from: string }) => [file.kind, file.from])).toEqual([['binary', program], ['unit', unitFile]]);
     expect(Object.values(await hashesInHost(host, [`${response.quarantine}/files${program}`]))).toEqual([sha256]);
+    expect(await unitState(host, unit)).toMatchObject({ LoadState: 'not-found' });
+    expect(await response.holds('remove')).toBe(true);
+  });
+});
+
+describe('a stopped unit that a target still wants', () => {
+  const unit = 'aliyun.service';
+  const program = '/var/tmp/.kd/kdevtmpfsi';
+
+  it('remove reloads systemd, which held the unit through the wants link it read, and then it no longer loads', async () => {
+    const host = hostName(2);
+    await inHost(host, ['sh', '-c', [
+      `mkdir -p /var/tmp/.kd && cp /bin/sleep ${program}`,
+      `printf '[Service]\\nExecStart=${program} 100006\\n[Install]\\nWantedBy=multi-user.target\\n' >/etc/systemd/system/${unit}`,
+      `systemctl enable --now --quiet ${unit} && systemctl stop ${unit}`,
+    ].join(' && ')]);
+    expect(await unitState(host, unit)).toMatchObject({ LoadState: 'loaded', ActiveState: 'inactive', UnitFileState: 'enabled' });
+    const response = new Response(host, { 'file.name': unit, 'file.path': `/etc/systemd/system/${unit}` });
+
+    const removed = await response.perform('remove');
+    const evidence = removed.evidence as Record<string, any>;
+    expect(evidence.moved.map((file: { kind: string }) => file.kind).sort()).toEqual(['binary', 'unit', 'wants']);
+    expect(evidence.reloadedFrom).toBe('loaded');
     expect(await unitState(host, unit)).toMatchObject({ LoadState: 'not-found' });
     expect(await response.holds('remove')).toBe(true);
   });

@@ -154,7 +154,16 @@ done
 each_wants_entry "$unit" quarantine_one wants
 [ -z "$fragment" ] || quarantine_one unit "$fragment"
 
-systemctl daemon-reload >/dev/null 2>&1 || fail "systemctl daemon-reload failed" 1
+# systemd forgets a stopped unit that nothing refers to (kill leaves it so), and then finds no file
+# for it: no reload is needed. One it still holds (running, or wanted through a link it read
+# before) needs a daemon-reload to let go, and gets one.
 systemctl reset-failed -- "$unit" >/dev/null 2>&1
-emit load_state "$(unit_prop "$unit" LoadState)"
+load_state=$(unit_prop "$unit" LoadState)
+if [ "$load_state" != not-found ]; then
+  systemctl daemon-reload >/dev/null 2>&1 || fail "systemctl daemon-reload failed" 1
+  emit reloaded "$load_state"
+  systemctl reset-failed -- "$unit" >/dev/null 2>&1
+  load_state=$(unit_prop "$unit" LoadState)
+fi
+emit load_state "$load_state"
 emit done 1
