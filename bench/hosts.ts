@@ -81,26 +81,23 @@ async function checkResponded(lab: Lab, hosts: LabHost[], who: Contestant): Prom
   }
 }
 
-async function parentsOf(): Promise<Map<number, number[]>> {
-  const children = new Map<number, number[]>();
-  for (const entry of await readdir('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const stat = await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-    // The command name may hold spaces and parentheses: fields start after the last ')'.
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-    if (!Number.isInteger(ppid)) continue;
-    children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
-  }
-  return children;
+/** A process's children, from the kernel's per-thread lists: no scan of every process on the machine. */
+async function childrenOf(pid: number): Promise<number[]> {
+  const tasks = await readdir(`/proc/${pid}/task`).catch(() => [] as string[]);
+  const lists = await Promise.all(tasks.map((task) => readFile(`/proc/${pid}/task/${task}/children`, 'utf8').catch(() => '')));
+  return lists.flatMap((list) => list.split(' ').filter((entry) => entry !== '').map(Number));
 }
 
-/** Summed PSS (kB) of the process trees under `roots`: PSS so that forked workers' shared pages count once. */
+/**
+ * Summed PSS (kB) of the process trees under `roots`: PSS so that forked workers' shared pages
+ * count once. It walks down from the roots only, so sampling costs the same however many
+ * processes the lab hosts run (a scan of all of /proc took CPU from the contestant it measured).
+ */
 async function treePssKb(roots: number[]): Promise<number> {
-  const children = await parentsOf();
   const pending = [...roots];
   let total = 0;
   for (let pid = pending.pop(); pid !== undefined; pid = pending.pop()) {
-    pending.push(...(children.get(pid) ?? []));
+    pending.push(...(await childrenOf(pid)));
     const rollup = await readFile(`/proc/${pid}/smaps_rollup`, 'utf8').catch(() => '');
     total += Number(/^Pss:\s+(\d+)/m.exec(rollup)?.[1] ?? 0);
   }
