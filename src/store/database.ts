@@ -5,6 +5,7 @@ import { SoarError } from '../errors.js';
 import { MIGRATIONS } from './migrations.js';
 
 export type SqliteDatabase = Database.Database;
+export type SqliteStatement = Database.Statement;
 
 /**
  * Opens (creating if needed) soar's SQLite file: WAL so readers never block the runner,

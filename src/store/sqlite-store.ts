@@ -6,7 +6,7 @@ import type { Plan } from '../plan/plan.js';
 import type { Playbook } from '../playbook/load.js';
 import { AuditTable } from './audit-table.js';
 import { InternedJson } from './interned-json.js';
-import { openDatabase, type SqliteDatabase } from './database.js';
+import { openDatabase, type SqliteDatabase, type SqliteStatement } from './database.js';
 import type { ApprovalRow, ApprovalState, DeadlineRow, IntentRow, RunRow, RunState, Store, VoteRow } from './store.js';
 
 const now = () => new Date().toISOString();
@@ -22,12 +22,23 @@ export class SqliteStore implements Store {
   /** The last committed record, waiting for the head write at the end of this turn. */
   #pendingHead: AuditRecord | undefined;
   #anchorFailure: unknown;
+  /** Each statement is prepared once: preparing on every call took a twentieth of intake's CPU. */
+  readonly #statements = new Map<string, SqliteStatement>();
 
   constructor(readonly file: string, options: { key?: Buffer } = {}) {
     this.db = openDatabase(file);
     this.#key = options.key;
     this.audit = new AuditTable(this.db, options.key);
     this.#json = new InternedJson(this.db);
+  }
+
+  #sql(text: string): SqliteStatement {
+    let statement = this.#statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.#statements.set(text, statement);
+    }
+    return statement;
   }
 
   /**
@@ -101,105 +112,95 @@ export class SqliteStore implements Store {
   // Runs.
 
   insertRun(run: Omit<RunRow, 'createdAt' | 'updatedAt' | 'status'>): boolean {
-    const info = this.db
-      .prepare(
-        `INSERT OR IGNORE INTO runs (id, alert_id, playbook_id, host, status, plan, plan_hash, playbook, snapshot, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(run.id, run.alertId, run.playbookId, run.host, this.#json.stringify(run.plan), run.planHash, this.#json.stringify(run.playbook), JSON.stringify(run.snapshot), now(), now());
+    const info = this.#sql(
+      `INSERT OR IGNORE INTO runs (id, alert_id, playbook_id, host, status, plan, plan_hash, playbook, snapshot, created_at, updated_at)
+       VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)`,
+    ).run(run.id, run.alertId, run.playbookId, run.host, this.#json.stringify(run.plan), run.planHash, this.#json.stringify(run.playbook), JSON.stringify(run.snapshot), now(), now());
     return info.changes === 1;
   }
 
   run(id: string): RunRow | undefined {
-    const row = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as RawRun | undefined;
+    const row = this.#sql('SELECT * FROM runs WHERE id = ?').get(id) as RawRun | undefined;
     return row && toRun(row, this.#json);
   }
 
   runs(filter: { status?: RunState } = {}): RunRow[] {
     const rows = filter.status
-      ? this.db.prepare('SELECT * FROM runs WHERE status = ? ORDER BY created_at').all(filter.status)
-      : this.db.prepare('SELECT * FROM runs ORDER BY created_at').all();
+      ? this.#sql('SELECT * FROM runs WHERE status = ? ORDER BY created_at').all(filter.status)
+      : this.#sql('SELECT * FROM runs ORDER BY created_at').all();
     return (rows as RawRun[]).map((raw) => toRun(raw, this.#json));
   }
 
   saveSnapshot(run: string, snapshot: MachineSnapshot, status: RunState): void {
-    this.db.prepare('UPDATE runs SET snapshot = ?, status = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(snapshot), status, now(), run);
+    this.#sql('UPDATE runs SET snapshot = ?, status = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(snapshot), status, now(), run);
   }
 
   // Intents.
 
   addIntents(run: string, intents: readonly RunIntent[]): void {
-    const insert = this.db.prepare(`INSERT INTO intents (run, type, params, state, created_at) VALUES (?, ?, ?, 'pending', ?)`);
+    const insert = this.#sql(`INSERT INTO intents (run, type, params, state, created_at) VALUES (?, ?, ?, 'pending', ?)`);
     for (const intent of intents) insert.run(run, intent.type, JSON.stringify(intent.params), now());
   }
 
   openIntents(run: string): IntentRow[] {
-    const rows = this.db.prepare(`SELECT * FROM intents WHERE run = ? AND state != 'done' ORDER BY id`).all(run) as RawIntent[];
+    const rows = this.#sql(`SELECT * FROM intents WHERE run = ? AND state != 'done' ORDER BY id`).all(run) as RawIntent[];
     return rows.map(toIntent);
   }
 
   markIntent(id: number, state: 'started' | 'done'): void {
-    this.db.prepare(`UPDATE intents SET state = ?, ${state === 'started' ? 'started_at' : 'done_at'} = ? WHERE id = ?`).run(state, now(), id);
+    this.#sql(`UPDATE intents SET state = ?, ${state === 'started' ? 'started_at' : 'done_at'} = ? WHERE id = ?`).run(state, now(), id);
   }
 
   // Deadlines.
 
   addDeadline(run: string, step: string, event: DeadlineRow['event'], dueAt: Date): void {
-    this.db.prepare('INSERT INTO deadlines (run, step, event, due_at) VALUES (?, ?, ?, ?)').run(run, step, event, dueAt.getTime());
+    this.#sql('INSERT INTO deadlines (run, step, event, due_at) VALUES (?, ?, ?, ?)').run(run, step, event, dueAt.getTime());
   }
 
   dueDeadlines(at: Date, run?: string): DeadlineRow[] {
     const rows = run
-      ? this.db.prepare('SELECT * FROM deadlines WHERE fired_at IS NULL AND due_at <= ? AND run = ? ORDER BY due_at').all(at.getTime(), run)
-      : this.db.prepare('SELECT * FROM deadlines WHERE fired_at IS NULL AND due_at <= ? ORDER BY due_at').all(at.getTime());
+      ? this.#sql('SELECT * FROM deadlines WHERE fired_at IS NULL AND due_at <= ? AND run = ? ORDER BY due_at').all(at.getTime(), run)
+      : this.#sql('SELECT * FROM deadlines WHERE fired_at IS NULL AND due_at <= ? ORDER BY due_at').all(at.getTime());
     return (rows as RawDeadline[]).map((row) => ({ id: row.id, run: row.run, step: row.step, event: row.event, dueAt: row.due_at }));
   }
 
   nextDeadline(run: string): number | undefined {
-    const row = this.db.prepare('SELECT MIN(due_at) AS due FROM deadlines WHERE fired_at IS NULL AND run = ?').get(run) as { due: number | null };
+    const row = this.#sql('SELECT MIN(due_at) AS due FROM deadlines WHERE fired_at IS NULL AND run = ?').get(run) as { due: number | null };
     return row.due ?? undefined;
   }
 
   closeDeadlines(run: string, step: string, event: DeadlineRow['event']): number {
-    return this.db.prepare('UPDATE deadlines SET fired_at = ? WHERE run = ? AND step = ? AND event = ? AND fired_at IS NULL').run(now(), run, step, event).changes;
+    return this.#sql('UPDATE deadlines SET fired_at = ? WHERE run = ? AND step = ? AND event = ? AND fired_at IS NULL').run(now(), run, step, event).changes;
   }
 
   // Approvals.
 
   openApproval(request: Omit<ApprovalRow, 'id' | 'state' | 'requestedAt'>): boolean {
     return (
-      this.db
-        .prepare(
-          `INSERT OR IGNORE INTO approvals (run, step, step_hash, count, roles, requested_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')`,
-        )
-        .run(request.run, request.step, request.stepHash, request.count, JSON.stringify(request.roles), now(), request.expiresAt).changes === 1
+      this.#sql(`INSERT OR IGNORE INTO approvals (run, step, step_hash, count, roles, requested_at, expires_at, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')`).run(request.run, request.step, request.stepHash, request.count, JSON.stringify(request.roles), now(), request.expiresAt).changes === 1
     );
   }
 
   approval(run: string, step: string): ApprovalRow | undefined {
-    const row = this.db.prepare('SELECT * FROM approvals WHERE run = ? AND step = ?').get(run, step) as RawApproval | undefined;
+    const row = this.#sql('SELECT * FROM approvals WHERE run = ? AND step = ?').get(run, step) as RawApproval | undefined;
     return row && toApproval(row);
   }
 
   approvals(filter: { run?: string; state?: ApprovalState } = {}): ApprovalRow[] {
-    const rows = this.db
-      .prepare('SELECT * FROM approvals WHERE (@run IS NULL OR run = @run) AND (@state IS NULL OR state = @state) ORDER BY id')
-      .all({ run: filter.run ?? null, state: filter.state ?? null }) as RawApproval[];
+    const rows = this.#sql('SELECT * FROM approvals WHERE (@run IS NULL OR run = @run) AND (@state IS NULL OR state = @state) ORDER BY id').all({ run: filter.run ?? null, state: filter.state ?? null }) as RawApproval[];
     return rows.map(toApproval);
   }
 
   setApprovalState(id: number, state: ApprovalState): void {
-    this.db.prepare('UPDATE approvals SET state = ? WHERE id = ?').run(state, id);
+    this.#sql('UPDATE approvals SET state = ? WHERE id = ?').run(state, id);
   }
 
   addVote(approval: number, vote: Omit<VoteRow, 'at'>): void {
-    this.db
-      .prepare('INSERT INTO votes (approval, analyst, decision, reason, step_hash, at) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(approval, vote.analyst, vote.decision, vote.reason, vote.stepHash, now());
+    this.#sql('INSERT INTO votes (approval, analyst, decision, reason, step_hash, at) VALUES (?, ?, ?, ?, ?, ?)').run(approval, vote.analyst, vote.decision, vote.reason, vote.stepHash, now());
   }
 
   votes(approval: number): VoteRow[] {
-    return (this.db.prepare('SELECT * FROM votes WHERE approval = ? ORDER BY at').all(approval) as Array<VoteRow & { step_hash: string }>).map((row) => ({
+    return (this.#sql('SELECT * FROM votes WHERE approval = ? ORDER BY at').all(approval) as Array<VoteRow & { step_hash: string }>).map((row) => ({
       analyst: row.analyst,
       decision: row.decision,
       reason: row.reason,
