@@ -22,7 +22,7 @@ export interface Decision {
 export function recordDecision(runtime: Runtime, config: Config, decision: Decision, now = new Date()): 'approved' | 'denied' | 'counted' {
   const store = runtime.store;
   try {
-    const outcome = store.transaction(() => {
+    const outcome = runtime.transaction(() => {
       const run = runtime.run(decision.run);
       const approval = store.approval(decision.run, decision.step);
       if (!approval) throw new ApprovalRefusedError(`run ${decision.run} has no approval request for step ${decision.step} (yet): see soar status ${decision.run}`);

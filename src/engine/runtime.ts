@@ -66,6 +66,8 @@ export class Runtime {
   readonly #options: RuntimeOptions;
   /** Compiled machines by playbook text: runs of one playbook share one, held once however many runs wait. */
   readonly #machines = new Map<string, PlaybookMachine>();
+  /** Fault points and progress of the requests carried out inside a transition, due once it commits. */
+  readonly #committed: Array<() => void> = [];
 
   constructor(options: RuntimeOptions) {
     this.#options = options;
@@ -79,7 +81,7 @@ export class Runtime {
   start(plan: Plan, playbook: Playbook): { runId: string; created: boolean } {
     const machine = this.#machine(playbook);
     const first = beginRun(machine);
-    const created = this.store.transaction(() => {
+    const created = this.transaction(() => {
       const inserted = this.store.insertRun({
         id: plan.runId,
         alertId: plan.alert.id,
@@ -91,8 +93,8 @@ export class Runtime {
         snapshot: first.snapshot,
       });
       if (!inserted) return false;
-      this.store.addIntents(plan.runId, first.intents);
       this.#audit(plan.runId, 'run.started', { plan: plan.hash, playbook: plan.playbook, alert: plan.alert, target: plan.target, host: plan.host, state: first.state });
+      this.#addIntents(plan.runId, plan, first.intents);
       return true;
     });
     faultPoint('run.started');
@@ -120,13 +122,61 @@ export class Runtime {
     const next = advanceRun(this.#machine(run.playbook), run.snapshot, event);
     const finished = next.intents.find((intent): intent is Extract<RunIntent, { type: 'runFinished' }> => intent.type === 'runFinished');
     this.store.saveSnapshot(runId, next.snapshot, finished ? finished.params.status : 'active');
-    this.store.addIntents(runId, next.intents);
     this.#audit(runId, 'transition', { event, to: next.state, intents: next.intents });
+    this.#addIntents(runId, run.plan, next.intents);
+  }
+
+  /**
+   * Stores a transition's intents. Asking for an approval or scheduling a retry only writes to the
+   * store, so it is done here, in the transition's own transaction: a gated run costs one commit,
+   * not two. The rest (steps, the end) are carried out by drive once this commits.
+   */
+  #addIntents(runId: string, plan: Plan, intents: readonly RunIntent[]): void {
+    const acted: RunIntent[] = [];
+    for (const intent of intents) {
+      if (intent.type === 'requestApproval' || intent.type === 'scheduleRetry') this.#request(runId, plan, intent);
+      else acted.push(intent);
+    }
+    this.store.addIntents(runId, acted);
+  }
+
+  /** Opens an approval request (with its expiry) or a retry deadline, audited, in the caller's transaction. */
+  #request(runId: string, plan: Plan, intent: Extract<RunIntent, { type: 'requestApproval' | 'scheduleRetry' }>): void {
+    const step = plan.steps.find((planned) => planned.id === intent.params.step)!;
+    const progress = this.#options.progress;
+    if (intent.type === 'requestApproval') {
+      const { count, roles, expiresInMs } = intent.params;
+      const expiresAt = new Date(Date.now() + expiresInMs).toISOString();
+      this.#audit(runId, 'approval.requested', { step: step.id, stepHash: step.hash, count, roles, expiresAt, commands: step.commands });
+      if (this.store.openApproval({ run: runId, step: step.id, stepHash: step.hash, count, roles, expiresAt })) {
+        this.store.addDeadline(runId, step.id, 'APPROVAL.EXPIRED', new Date(expiresAt));
+      }
+      this.#committed.push(() => {
+        faultPoint('approval.requested');
+        progress?.({ kind: 'approval', run: runId, step, count, roles, expiresAt });
+      });
+      return;
+    }
+    const { attempt, delayMs } = intent.params;
+    const dueAt = new Date(Date.now() + delayMs);
+    this.#audit(runId, 'retry.scheduled', { step: step.id, attempt, delayMs, dueAt: dueAt.toISOString() });
+    this.store.addDeadline(runId, step.id, 'RETRY.DUE', dueAt);
+    this.#committed.push(() => {
+      faultPoint('retry.scheduled');
+      progress?.({ kind: 'retry', run: runId, step, attempt, delayMs });
+    });
+  }
+
+  /** Fires the fault points and progress of the requests made in transactions that committed. */
+  #announceCommitted(): void {
+    for (const announce of this.#committed.splice(0)) announce();
   }
 
   /** Carries out a run's intents until it finishes or has to wait for a decision or a deadline. */
   async drive(runId: string): Promise<DriveResult> {
     for (;;) {
+      // After the step's own progress: the gate it led to is announced next.
+      this.#announceCommitted();
       this.fireDeadlines(new Date(), runId);
       const run = this.run(runId);
       const [next] = this.store.openIntents(runId);
@@ -138,7 +188,7 @@ export class Runtime {
   /** Turns every deadline due by `at` into its event (approval expiry, retry due), durably. */
   fireDeadlines(at: Date, runId?: string): void {
     for (const deadline of this.store.dueDeadlines(at, runId)) {
-      this.store.transaction(() => {
+      this.transaction(() => {
         if (this.store.closeDeadlines(deadline.run, deadline.step, deadline.event) === 0) return;
         if (deadline.event === 'APPROVAL.EXPIRED') {
           const approval = this.store.approval(deadline.run, deadline.step);
@@ -149,6 +199,20 @@ export class Runtime {
         this.applyEvent(deadline.run, { type: deadline.event, step: deadline.step });
       });
       faultPoint(deadline.event === 'APPROVAL.EXPIRED' ? 'approval.expired' : 'transition');
+    }
+  }
+
+  /**
+   * Runs `work` in a store transaction. Requests made inside it (approvals, retries) are announced
+   * (progress, fault points) by drive once it has committed; if it rolls back, they are forgotten.
+   */
+  transaction<T>(work: () => T): T {
+    const made = this.#committed.length;
+    try {
+      return this.store.transaction(work);
+    } catch (error) {
+      this.#committed.length = made;
+      throw error;
     }
   }
 
@@ -164,7 +228,7 @@ export class Runtime {
 
   /** A write outside any other transaction: committed (and fault-pointed) before returning. */
   #commit(run: string, kind: string, data: unknown, extra?: () => void): void {
-    this.store.transaction(() => {
+    this.transaction(() => {
       this.#audit(run, kind, data);
       extra?.();
     });
@@ -194,26 +258,14 @@ export class Runtime {
     }
     const step = run.plan.steps.find((planned) => planned.id === intent.params.step)!;
     switch (intent.type) {
-      case 'requestApproval': {
-        const expiresAt = new Date(Date.now() + intent.params.expiresInMs);
-        this.#commit(run.id, 'approval.requested', { step: step.id, stepHash: step.hash, count: intent.params.count, roles: intent.params.roles, expiresAt: expiresAt.toISOString(), commands: step.commands }, () => {
-          if (this.store.openApproval({ run: run.id, step: step.id, stepHash: step.hash, count: intent.params.count, roles: intent.params.roles, expiresAt: expiresAt.toISOString() })) {
-            this.store.addDeadline(run.id, step.id, 'APPROVAL.EXPIRED', expiresAt);
-          }
+      // Stores written before requests were made inside their transition may still hold these.
+      case 'requestApproval':
+      case 'scheduleRetry':
+        this.transaction(() => {
+          this.#request(run.id, run.plan, intent);
           this.store.markIntent(row.id, 'done');
         });
-        progress?.({ kind: 'approval', run: run.id, step, count: intent.params.count, roles: intent.params.roles, expiresAt: expiresAt.toISOString() });
         return;
-      }
-      case 'scheduleRetry': {
-        const dueAt = new Date(Date.now() + intent.params.delayMs);
-        this.#commit(run.id, 'retry.scheduled', { step: step.id, attempt: intent.params.attempt, delayMs: intent.params.delayMs, dueAt: dueAt.toISOString() }, () => {
-          this.store.addDeadline(run.id, step.id, 'RETRY.DUE', dueAt);
-          this.store.markIntent(row.id, 'done');
-        });
-        progress?.({ kind: 'retry', run: run.id, step, attempt: intent.params.attempt, delayMs: intent.params.delayMs });
-        return;
-      }
       case 'runStep':
       case 'settleStep':
         await this.#stepIntent(run, row, step, intent);

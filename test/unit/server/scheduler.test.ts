@@ -99,11 +99,18 @@ it('two active runs for one host in the store (from soar run) are driven one aft
 
   const service = await openService({ file, config, playbook, hosts: fleet });
   open.push(service);
-  const gate = await until('the first run at its gate', () => service.store.approval(first, 'triage'));
-  expect(service.store.approval(second, 'triage')).toBeUndefined();
-  const deny = await post(`${service.url}/api/runs/${first}/steps/triage/deny`, { reason: 'not ours', stepHash: gate.stepHash }, { authorization: `Bearer ${TOKENS.bob}` });
+  const stepsStarted = (run: string) => service.store.auditRecords(run).filter((record) => record.kind === 'step.started').length;
+  // Both gates were opened when the runs started; the second is approved while the first still holds the host.
+  const [firstGate, secondGate] = [first, second].map((run) => service.store.approval(run, 'triage')!);
+  for (const analyst of ['alice', 'bob'] as const) {
+    const approved = await post(`${service.url}/api/runs/${second}/steps/triage/approve`, { reason: 'ours', stepHash: secondGate!.stepHash }, { authorization: `Bearer ${TOKENS[analyst]}` });
+    expect(approved.status).toBe(200);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect(stepsStarted(second)).toBe(0);
+  const deny = await post(`${service.url}/api/runs/${first}/steps/triage/deny`, { reason: 'not ours', stepHash: firstGate!.stepHash }, { authorization: `Bearer ${TOKENS.bob}` });
   expect(deny.status).toBe(200);
-  await until('the second run at its gate', () => service.store.approval(second, 'triage'));
+  await until('the second run acting on the host', () => stepsStarted(second) > 0);
   expect(service.store.run(first)!.status).not.toBe('active');
 });
 
