@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
  */
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') {
+    if (typeof value === 'string' && value.length >= LONG_STRING) return longStringJson(value);
     if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('canonical JSON has no NaN or Infinity');
     return JSON.stringify(value) ?? 'null';
   }
@@ -24,6 +25,22 @@ export function canonicalJson(value: unknown): string {
     text += `${text.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalJson(member)}`;
   }
   return `${text}}`;
+}
+
+/** Strings this long are the action scripts every plan and approval repeats: escaped once each. */
+const LONG_STRING = 1024;
+const REMEMBERED_STRINGS = 64;
+const escapedLong = new Map<string, string>();
+
+function longStringJson(value: string): string {
+  let text = escapedLong.get(value);
+  if (text === undefined) {
+    text = JSON.stringify(value);
+    // Alert text can be long too, and new with every alert: what is remembered stays bounded.
+    if (escapedLong.size >= REMEMBERED_STRINGS) escapedLong.delete(escapedLong.keys().next().value!);
+    escapedLong.set(value, text);
+  }
+  return text;
 }
 
 export function sha256Hex(data: string | Uint8Array): string {

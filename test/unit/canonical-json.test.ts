@@ -41,6 +41,16 @@ describe('canonicalJson', () => {
     );
   });
 
+  it('gives the same text for long strings (scripts, escaped once and remembered), also after many others pushed them out', () => {
+    const longString = fc.string({ unit: 'binary', minLength: 1024, maxLength: 3000 });
+    fc.assert(
+      fc.property(fc.array(longString, { minLength: 1, maxLength: 100 }), (strings) => {
+        for (const text of [...strings, ...strings]) expect(canonicalJson({ argv: ['sh', '-c', text] })).toBe(reference({ argv: ['sh', '-c', text] }));
+      }),
+      { numRuns: 20, seed: 12 },
+    );
+  });
+
   it('refuses NaN and Infinity', () => {
     expect(() => canonicalJson({ n: Number.NaN })).toThrow(TypeError);
     expect(() => canonicalJson([Number.POSITIVE_INFINITY])).toThrow(TypeError);
