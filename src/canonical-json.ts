@@ -1,48 +1,95 @@
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 
 /**
  * Canonical JSON: object keys sorted, no whitespace, `undefined` members dropped. Two equal
  * values always give the same text, so their sha256 can bind an approval or chain an audit record.
  */
 export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== 'object') {
-    if (typeof value === 'string' && value.length >= LONG_STRING) return longStringJson(value);
-    if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('canonical JSON has no NaN or Infinity');
-    return JSON.stringify(value) ?? 'null';
-  }
-  // Plain loops and one string: this hashes every plan and every audit record.
-  if (Array.isArray(value)) {
-    let text = '[';
-    for (let index = 0; index < value.length; index += 1) text += (index === 0 ? '' : ',') + canonicalJson(value[index] ?? null);
-    return `${text}]`;
-  }
-  const object = value as Record<string, unknown>;
-  let text = '{';
-  // sort() without a comparator orders by UTF-16 code units, as < does.
-  for (const key of Object.keys(object).sort()) {
-    const member = object[key];
-    if (member === undefined) continue;
-    text += `${text.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalJson(member)}`;
-  }
-  return `${text}}`;
+  let text = '';
+  writeCanonical(value, (part) => {
+    text += part;
+  });
+  return text;
+}
+
+/**
+ * sha256 of canonicalJson(value), or its HMAC-SHA256 under `key`, without building the text: the
+ * long strings (the action scripts in every plan and approval request) go in as UTF-8 kept from
+ * earlier, so they are neither copied into one string nor encoded again.
+ */
+export function canonicalDigest(value: unknown, key?: Buffer): string {
+  const digest = key ? createHmac('sha256', key) : createHash('sha256');
+  let pending = '';
+  writeCanonical(value, (part, long) => {
+    if (!long) {
+      pending += part;
+      return;
+    }
+    if (pending !== '') digest.update(pending);
+    pending = '';
+    digest.update(long.utf8 ??= Buffer.from(part));
+  });
+  return digest.update(pending).digest('hex');
+}
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** A long string's JSON text, with its UTF-8 once a digest has asked for it. */
+interface LongJson {
+  text: string;
+  utf8?: Buffer;
 }
 
 /** Strings this long are the action scripts every plan and approval repeats: escaped once each. */
 const LONG_STRING = 1024;
 const REMEMBERED_STRINGS = 64;
-const escapedLong = new Map<string, string>();
+const rememberedLong = new Map<string, LongJson>();
 
-function longStringJson(value: string): string {
-  let text = escapedLong.get(value);
-  if (text === undefined) {
-    text = JSON.stringify(value);
+function longJson(value: string): LongJson {
+  let json = rememberedLong.get(value);
+  if (json === undefined) {
+    json = { text: JSON.stringify(value) };
     // Alert text can be long too, and new with every alert: what is remembered stays bounded.
-    if (escapedLong.size >= REMEMBERED_STRINGS) escapedLong.delete(escapedLong.keys().next().value!);
-    escapedLong.set(value, text);
+    if (rememberedLong.size >= REMEMBERED_STRINGS) rememberedLong.delete(rememberedLong.keys().next().value!);
+    rememberedLong.set(value, json);
   }
-  return text;
+  return json;
 }
 
-export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+/** Hands the canonical text of `value` to `emit` in order, in parts; a long string's part comes with its LongJson. */
+function writeCanonical(value: unknown, emit: (part: string, long?: LongJson) => void): void {
+  if (value === null || typeof value !== 'object') {
+    if (typeof value === 'string' && value.length >= LONG_STRING) {
+      const long = longJson(value);
+      emit(long.text, long);
+      return;
+    }
+    if (typeof value === 'number' && !Number.isFinite(value)) throw new TypeError('canonical JSON has no NaN or Infinity');
+    emit(JSON.stringify(value) ?? 'null');
+    return;
+  }
+  // Plain loops: this hashes every plan and every audit record.
+  if (Array.isArray(value)) {
+    emit('[');
+    for (let index = 0; index < value.length; index += 1) {
+      if (index > 0) emit(',');
+      writeCanonical(value[index] ?? null, emit);
+    }
+    emit(']');
+    return;
+  }
+  const object = value as Record<string, unknown>;
+  let first = true;
+  emit('{');
+  // sort() without a comparator orders by UTF-16 code units, as < does.
+  for (const key of Object.keys(object).sort()) {
+    const member = object[key];
+    if (member === undefined) continue;
+    emit(`${first ? '' : ','}${JSON.stringify(key)}:`);
+    first = false;
+    writeCanonical(member, emit);
+  }
+  emit('}');
 }

@@ -1,5 +1,4 @@
-import { createHmac } from 'node:crypto';
-import { canonicalJson, sha256Hex } from '../canonical-json.js';
+import { canonicalDigest } from '../canonical-json.js';
 
 /** One entry of the audit trail. `hash` covers every other field, `prev` is the record before. */
 export interface AuditRecord {
@@ -23,8 +22,7 @@ export const GENESIS = '0'.repeat(64);
  * HMAC-SHA256 with a key kept outside the store (then a rewriter of the store cannot re-chain).
  */
 export function recordHash(record: Omit<AuditRecord, 'hash'>, key?: Buffer): string {
-  const text = canonicalJson(record);
-  return key ? createHmac('sha256', key).update(text).digest('hex') : sha256Hex(text);
+  return canonicalDigest(record, key);
 }
 
 export function chainRecord(previous: Pick<AuditRecord, 'seq' | 'hash'> | undefined, entry: AuditEntry, time: Date, key?: Buffer): AuditRecord {

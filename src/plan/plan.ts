@@ -2,7 +2,7 @@ import type { ActionDefinition, PlannedCommand } from '../actions/action.js';
 import type { Alert } from '../alert/alert.js';
 import { extractTarget, type Target } from '../alert/target.js';
 import { matchTrigger } from '../alert/trigger.js';
-import { canonicalJson, sha256Hex } from '../canonical-json.js';
+import { canonicalDigest, sha256Hex } from '../canonical-json.js';
 import type { Config, HostEntry } from '../config/config.js';
 import { SoarError } from '../errors.js';
 import type { ApprovalPolicy, Playbook, Step } from '../playbook/load.js';
@@ -107,7 +107,7 @@ export function planFor(input: {
       onFailure: step.onFailure,
       next: step.next,
       commands,
-      hash: sha256Hex(canonicalJson(bound)),
+      hash: canonicalDigest(bound),
     };
   });
 
@@ -118,6 +118,6 @@ export function planFor(input: {
     target,
     host: hostEntry && { address: hostEntry.address, port: hostEntry.port, user: hostEntry.user, jump: hostEntry.jump },
     steps,
-    hash: sha256Hex(canonicalJson({ runId, playbook: playbook.id, target, steps: steps.map((step) => step.hash) })),
+    hash: canonicalDigest({ runId, playbook: playbook.id, target, steps: steps.map((step) => step.hash) }),
   };
 }

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { canonicalJson } from '../../src/canonical-json.js';
+import { createHmac } from 'node:crypto';
+import { canonicalDigest, canonicalJson, sha256Hex } from '../../src/canonical-json.js';
 
 /**
  * The first implementation, kept as the oracle: trails and step hashes written by it must still
@@ -51,8 +52,23 @@ describe('canonicalJson', () => {
     );
   });
 
+  it('digests exactly the canonical text, with and without an HMAC key, long strings included', () => {
+    const key = Buffer.from('an audit key kept outside the store');
+    const value = fc.oneof(fc.jsonValue(), fc.array(fc.string({ unit: 'binary', minLength: 1024, maxLength: 2048 }), { maxLength: 3 }));
+    fc.assert(
+      fc.property(fc.array(value, { maxLength: 4 }), (values) => {
+        const text = canonicalJson(values);
+        expect(canonicalDigest(values)).toBe(sha256Hex(text));
+        expect(canonicalDigest(values)).toBe(canonicalDigest(values));
+        expect(canonicalDigest(values, key)).toBe(createHmac('sha256', key).update(text).digest('hex'));
+      }),
+      { numRuns: 200, seed: 13 },
+    );
+  });
+
   it('refuses NaN and Infinity', () => {
     expect(() => canonicalJson({ n: Number.NaN })).toThrow(TypeError);
     expect(() => canonicalJson([Number.POSITIVE_INFINITY])).toThrow(TypeError);
+    expect(() => canonicalDigest({ n: Number.NaN })).toThrow(TypeError);
   });
 });
