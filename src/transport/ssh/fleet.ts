@@ -12,8 +12,6 @@ import {
   type Endpoint,
 } from '../errors.js';
 import { DEFAULT_OUTPUT_CAP_BYTES, type Transport } from '../transport.js';
-import { openConnection } from './connection.js';
-import { loadCredentials } from './credentials.js';
 import { HostConnection } from './host-connection.js';
 import { readKnownHosts } from './known-hosts.js';
 
@@ -104,6 +102,8 @@ export class SshFleet {
     const logger = this.#logger.child({ host: hostName });
     const knownHosts = await readKnownHosts(resolveConfigPath(this.#config, this.#config.known_hosts));
     for (const ignored of knownHosts.ignored) logger.warn({ file: knownHosts.file, ...ignored }, 'known_hosts line not used');
+    // ssh2 is loaded when soar first connects: status, approve and the other commands that never do start sooner.
+    const [{ loadCredentials }, { openConnection }] = await Promise.all([import('./credentials.js'), import('./connection.js')]);
     const credentials = await loadCredentials(this.#config, host, endpoint);
     const sock = host.jump === undefined ? undefined : await this.#tunnel(host.jump, endpoint);
     return openConnection({ endpoint, knownHosts, credentials, readyTimeoutMs: host.connect_timeout, logger, ...(sock ? { sock } : {}) });
