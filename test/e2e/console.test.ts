@@ -191,7 +191,8 @@ describe('the analyst console in headless chromium', () => {
       expect(await card.locator('.argv code').count()).toBeGreaterThan(0);
       await card.locator('textarea').fill(`console e2e: ${step} the confirmed miner`);
       await card.locator('button.approve').click();
-      await expect.poll(() => analyst.locator(`.approval[data-step="${step}"] .result`).textContent().catch(() => 'gone'), { timeout: 15_000 }).toMatch(/approved by demo-analyst|gone/);
+      // The card leaves once the step runs: a read must not wait (30 s by default) for one that is gone.
+      await expect.poll(() => analyst.locator(`.approval[data-step="${step}"] .result`).textContent({ timeout: 1_000 }).catch(() => 'gone'), { timeout: 15_000 }).toMatch(/approved by demo-analyst|gone/);
     }
     await expect.poll(() => analyst.locator('#run-status').textContent(), { timeout: 180_000, interval: 1000 }).toBe('done');
     await expect.poll(() => analyst.locator('#timeline').textContent(), { timeout: 10_000 }).toContain('run finished: done');
