@@ -155,8 +155,8 @@ each_wants_entry "$unit" quarantine_one wants
 [ -z "$fragment" ] || quarantine_one unit "$fragment"
 
 # systemd forgets a stopped unit that nothing refers to (kill leaves it so), and then finds no file
-# for it: no reload is needed. One it still holds (running, or wanted through a link it read
-# before) needs a daemon-reload to let go, and gets one.
+# for it: no reload is needed. One it still holds (a target wants it through a link systemd read
+# before it moved) needs a daemon-reload to let go, and gets one.
 systemctl reset-failed -- "$unit" >/dev/null 2>&1
 load_state=$(unit_prop "$unit" LoadState)
 if [ "$load_state" != not-found ]; then
