@@ -20,16 +20,18 @@ const toRecord = (row: AuditRow): AuditRecord => ({ ...row, data: JSON.parse(row
  * so a record commits together with the state change it describes).
  */
 export class AuditTable {
-  readonly #db: SqliteDatabase;
   readonly #key: Buffer | undefined;
   readonly #insert;
   readonly #last;
+  readonly #all;
+  readonly #ofRun;
 
   constructor(db: SqliteDatabase, key?: Buffer) {
-    this.#db = db;
     this.#key = key;
     this.#insert = db.prepare('INSERT INTO audit (seq, time, run, kind, actor, data, prev, hash) VALUES (@seq, @time, @run, @kind, @actor, @data, @prev, @hash)');
     this.#last = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
+    this.#all = db.prepare('SELECT * FROM audit ORDER BY seq');
+    this.#ofRun = db.prepare('SELECT * FROM audit WHERE run = ? ORDER BY seq');
   }
 
   append(entry: AuditEntry): AuditRecord {
@@ -43,9 +45,7 @@ export class AuditTable {
 
   /** Every record, or one run's, in sequence order. */
   records(run?: string): AuditRecord[] {
-    const rows = run === undefined
-      ? this.#db.prepare('SELECT * FROM audit ORDER BY seq').all()
-      : this.#db.prepare('SELECT * FROM audit WHERE run = ? ORDER BY seq').all(run);
+    const rows = run === undefined ? this.#all.all() : this.#ofRun.all(run);
     return (rows as AuditRow[]).map(toRecord);
   }
 }
