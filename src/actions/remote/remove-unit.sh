@@ -48,12 +48,16 @@ quarantine_one() {
   fi
   dest=$quarantine/files$path n=0
   while [ -e "$dest" ] || [ -L "$dest" ]; do n=$((n + 1)) dest=$quarantine/files$path.$n; done
-  unlock "$path"
-  dir_of "$path"
-  unlock "$dir"
   dir_of "$dest"
   [ -d "$dir" ] || mkdir -p -- "$dir" || fail "cannot create $dir" 1
-  mv -- "$path" "$dest" || fail "cannot move $path into quarantine" 1
+  # Flags are looked at only when the move is refused: the immutable or append-only file or
+  # directory is unlocked (recorded), and the move tried again.
+  if ! mv -- "$path" "$dest" 2>/dev/null; then
+    unlock "$path"
+    dir_of "$path"
+    unlock "$dir"
+    mv -- "$path" "$dest" || fail "cannot move $path into quarantine" 1
+  fi
   emit moved "$kind"
   emit moved.from "$path"
   emit moved.to "$dest"
@@ -61,7 +65,7 @@ quarantine_one() {
     emit moved.link "$(readlink -- "$dest")"
     return 0
   fi
-  chmod a-x -- "$dest"
+  [ ! -x "$dest" ] || chmod a-x -- "$dest"
   # sha256sum's own line (it escapes odd names), relative, so that `sha256sum -c` works in the quarantine.
   line=$(cd -- "$quarantine" && sha256sum -- "${dest#"$quarantine"/}") || fail "cannot hash $dest" 1
   printf '%s\n' "$line" >>"$manifest"
@@ -75,8 +79,7 @@ sweep() {
   for entry in "$1"/* "$1"/.[!.]* "$1"/..?*; do
     if [ -d "$entry" ] && [ ! -L "$entry" ]; then sweep "$entry"; else quarantine_one installer "$entry"; fi
   done
-  unlock "$1"
-  if rmdir -- "$1" 2>/dev/null; then emit removed_dir "$1"; fi
+  if rmdir -- "$1" 2>/dev/null || { unlock "$1" && rmdir -- "$1" 2>/dev/null; }; then emit removed_dir "$1"; fi
 }
 
 # A masked unit hides its programs from systemd: lift the mask (recorded) so that they are found.
