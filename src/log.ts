@@ -1,9 +1,18 @@
-import { ecsFormat } from '@elastic/ecs-pino-format';
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { createRequire as requireFrom } from 'node:module';
+import type { DestinationStream, Logger as PinoLogger } from 'pino';
 import { SoarError } from './errors.js';
 import { soarVersion } from './paths.js';
 
-export type { Logger };
+type LogFn = { (object: object, message?: string): void; (message: string): void };
+
+/** What soar logs through: pino's calling convention, at the levels soar uses. */
+export interface Logger {
+  error: LogFn;
+  warn: LogFn;
+  info: LogFn;
+  debug: LogFn;
+  child(bindings: Record<string, unknown>): Logger;
+}
 
 /**
  * Words that make a key secret wherever it appears, in any case and at any depth (`passphrase`,
@@ -13,6 +22,8 @@ export type { Logger };
 export const SECRET_WORDS = ['password', 'passphrase', 'secret', 'token', 'authorization', 'cookie', 'apikey', 'api_key', 'privatekey', 'private_key'] as const;
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** pino's numbers for the levels: a line is written when its level's number is at least the logger's. */
+const LEVEL_VALUES: Record<(typeof LEVELS)[number], number> = { fatal: 60, error: 50, warn: 40, info: 30, debug: 20, trace: 10, silent: Number.POSITIVE_INFINITY };
 
 const REDACTED = '[REDACTED]';
 
@@ -60,25 +71,56 @@ function levelFrom(option: string | undefined): (typeof LEVELS)[number] {
   return level as (typeof LEVELS)[number];
 }
 
-/** soar's operational log: ECS JSON lines (Elastic ingests them as they are), secrets redacted. */
+/**
+ * soar's operational log: ECS JSON lines (Elastic ingests them as they are), secrets redacted.
+ * pino and the ECS format are loaded with the first line the level lets through: a command that
+ * logs nothing (most runs, at warn) starts without them.
+ */
 export function createLogger(options: LoggerOptions = {}): Logger {
+  const level = levelFrom(options.level);
+  let pinoLogger: PinoLogger | undefined;
+  const root = (): PinoLogger => (pinoLogger ??= ecsPino(level, options.destination));
+  return lazyLogger(LEVEL_VALUES[level], root);
+}
+
+/** A logger for code that was given none: writes nothing, loads nothing. */
+export const silentLogger: Logger = lazyLogger(LEVEL_VALUES.silent, () => ecsPino('silent', undefined));
+
+/** Calls at a level below `threshold` return at once; the others go to the pino logger `real` makes (once). */
+function lazyLogger(threshold: number, real: () => PinoLogger): Logger {
+  let made: PinoLogger | undefined;
+  const target = (): PinoLogger => (made ??= real());
+  const at =
+    (name: 'error' | 'warn' | 'info' | 'debug'): LogFn =>
+    (...args: [object | string, string?]) => {
+      if (LEVEL_VALUES[name] < threshold) return;
+      (target()[name] as (...line: unknown[]) => void)(...args);
+    };
+  return {
+    error: at('error'),
+    warn: at('warn'),
+    info: at('info'),
+    debug: at('debug'),
+    // Child bindings skip pino's log formatter (serialised once, at creation): redacted on the way in.
+    child: (bindings) => lazyLogger(threshold, () => target().child(redacted(bindings) as Record<string, unknown>)),
+  };
+}
+
+function ecsPino(level: (typeof LEVELS)[number], destination: DestinationStream | undefined): PinoLogger {
+  const require = requireFrom(import.meta.url);
+  const { pino } = require('pino') as typeof import('pino');
+  const { ecsFormat } = require('@elastic/ecs-pino-format') as typeof import('@elastic/ecs-pino-format');
   const ecs = ecsFormat({ serviceName: 'soar', serviceVersion: soarVersion(), convertErr: true, apmIntegration: false });
   const { log } = ecs.formatters as Required<NonNullable<typeof ecs.formatters>>;
-  const logger = pino(
+  return pino(
     {
       ...ecs,
-      level: levelFrom(options.level),
+      level,
       // Redaction by key, before ECS shapes the line.
       formatters: { ...ecs.formatters, log: (object) => log(redacted(object) as typeof object) },
     },
-    options.destination ?? pino.destination({ fd: 2, sync: true }),
+    destination ?? pino.destination({ fd: 2, sync: true }),
   );
-  // Child bindings skip the log formatter (serialised once, at creation): redact them on the way in.
-  const child = logger.child;
-  logger.child = function (this: Logger, bindings, childOptions) {
-    return child.call(this, redacted(bindings) as typeof bindings, childOptions);
-  } as typeof logger.child;
-  return logger;
 }
 
 /** A child logger whose every line carries the run, step and host it is about. */

@@ -1,5 +1,4 @@
 import type { Duplex } from 'node:stream';
-import type { Logger } from 'pino';
 import ssh2, { type Client, type ConnectConfig } from 'ssh2';
 import {
   AuthFailedError,
@@ -17,6 +16,7 @@ import {
 import type { Credentials } from './credentials.js';
 import { blobKeyType, fingerprint, hostKeyAlgorithms } from './host-key.js';
 import { checkHostKey, entriesFor, type HostKeyVerdict, type KnownHosts } from './known-hosts.js';
+import type { Logger } from '../../log.js';
 
 /** A dead link is noticed after about three missed keepalives, instead of hanging forever. */
 const KEEPALIVE_INTERVAL_MS = 5_000;

@@ -1,8 +1,8 @@
 import type { Duplex } from 'node:stream';
-import pino, { type Logger } from 'pino';
 import type { Client } from 'ssh2';
 import { resolveConfigPath, type Config, type HostEntry } from '../../config/config.js';
 import { SoarError } from '../../errors.js';
+import { silentLogger, type Logger } from '../../log.js';
 import {
   ConnectionFailedError,
   ConnectionRefusedError,
@@ -30,7 +30,7 @@ export class SshFleet {
   constructor(config: Config, options: { outputCapBytes?: number; logger?: Logger } = {}) {
     this.#config = config;
     this.#capBytes = options.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES;
-    this.#logger = options.logger ?? pino({ enabled: false });
+    this.#logger = options.logger ?? silentLogger;
   }
 
   /** The transport for an inventory host (by host.name); connects lazily, reuses one connection. */

@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from 'pino';
 import type { Client } from 'ssh2';
 import type { Command } from '../../command/command.js';
 import { ChannelOpenFailedError, ConnectionLostError, type Endpoint } from '../errors.js';
@@ -7,6 +6,7 @@ import type { ExecResult, Transport } from '../transport.js';
 import { ChannelSlots } from './channels.js';
 import { execOnConnection } from './exec.js';
 import { remoteInvocation } from '../../command/remote.js';
+import type { Logger } from '../../log.js';
 
 export interface HostConnectionOptions {
   endpoint: Endpoint;

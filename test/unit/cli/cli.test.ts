@@ -91,6 +91,15 @@ describe('soar CLI', () => {
     trail.close();
   });
 
+  it('a command that logs nothing starts without loading the log library', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'soar-cli-'));
+    const probe = join(dir, 'probe.cjs');
+    writeFileSync(probe, "process.on('exit', () => process.stderr.write(`pino loaded: ${Object.keys(require.cache).some((file) => file.includes('/node_modules/pino/'))}\\n`));\n");
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--require', probe, SOAR, 'status', '--store', join(dir, 'soar.db'), '--json'], { env: { ...process.env, SOAR_CONFIG: '' } });
+    expect(JSON.parse(stdout)).toEqual([]);
+    expect(stderr).toContain('pino loaded: false');
+  });
+
   it('explains usage mistakes with exit 2, never a stack trace', async () => {
     const unknown = await soar('plan', '--alert');
     expect(unknown.code).toBe(2);
