@@ -29,14 +29,22 @@ export function openDatabase(file: string): SqliteDatabase {
 }
 
 function migrate(db: SqliteDatabase): void {
-  const applied = db.pragma('user_version', { simple: true }) as number;
-  if (applied > MIGRATIONS.length) {
-    throw new SoarError('STORE_TOO_NEW', `the store was written by a newer soar (schema ${applied}, this one knows ${MIGRATIONS.length}): upgrade soar`);
-  }
-  MIGRATIONS.slice(applied).forEach((sql, index) => {
-    db.transaction(() => {
+  const version = () => db.pragma('user_version', { simple: true }) as number;
+  const refuseNewer = (applied: number) => {
+    if (applied > MIGRATIONS.length) {
+      throw new SoarError('STORE_TOO_NEW', `the store was written by a newer soar (schema ${applied}, this one knows ${MIGRATIONS.length}): upgrade soar`);
+    }
+  };
+  refuseNewer(version());
+  if (version() === MIGRATIONS.length) return;
+  // Read again and migrate under the write lock: two soar processes opening a new store at once
+  // (soar run twice on one alert) migrate it once; the second finds it done.
+  db.transaction(() => {
+    const applied = version();
+    refuseNewer(applied);
+    MIGRATIONS.slice(applied).forEach((sql, index) => {
       db.exec(sql);
       db.pragma(`user_version = ${applied + index + 1}`);
-    })();
-  });
+    });
+  }).immediate();
 }

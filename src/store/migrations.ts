@@ -1,5 +1,5 @@
 /**
- * The store's schema, as numbered migrations applied in order inside one transaction each.
+ * The store's schema, as numbered migrations applied in order (those a store lacks, in one transaction).
  * Never edit a released migration: add the next one.
  */
 export const MIGRATIONS: readonly string[] = [
@@ -88,6 +88,15 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TABLE blobs (
     hash TEXT PRIMARY KEY,
     text TEXT NOT NULL
+  ) WITHOUT ROWID;
+  `,
+  `
+  CREATE TABLE leases (
+    run TEXT PRIMARY KEY REFERENCES runs (id),
+    owner TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
 ];

@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { MIGRATIONS } from '../../../src/store/migrations.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import { exampleHit, setField, sourceOf } from '../alert/example.js';
 
@@ -98,6 +100,21 @@ describe('soar CLI', () => {
     const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--require', probe, SOAR, 'status', '--store', join(dir, 'soar.db'), '--json'], { env: { ...process.env, SOAR_CONFIG: '' } });
     expect(JSON.parse(stdout)).toEqual([]);
     expect(stderr).toContain('pino loaded: false');
+  });
+
+  it('a store another soar process is creating is waited for, not migrated twice', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'soar-cli-')), 'soar.db');
+    // The other process: it made the file and holds the write lock while it creates the tables.
+    const other = new Database(file);
+    other.pragma('journal_mode = WAL');
+    other.exec('BEGIN IMMEDIATE');
+    const status = soar('status', '--store', file, '--json');
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    MIGRATIONS.forEach((sql) => other.exec(sql));
+    other.pragma(`user_version = ${MIGRATIONS.length}`);
+    other.exec('COMMIT');
+    other.close();
+    expect(await status).toMatchObject({ code: 0, stdout: '[]\n' });
   });
 
   it('explains usage mistakes with exit 2, never a stack trace', async () => {
