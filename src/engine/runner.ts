@@ -1,7 +1,7 @@
 import type { ApprovalDesk, ApprovalRequest } from '../approvals/approval.js';
 import { recordDecision } from '../approvals/decide.js';
 import type { Config } from '../config/config.js';
-import type { ApprovalRow } from '../store/store.js';
+import type { ApprovalRow, LeaseRow } from '../store/store.js';
 import type { Runtime } from './runtime.js';
 
 export interface RunnerOptions {
@@ -10,6 +10,8 @@ export interface RunnerOptions {
   desk?: ApprovalDesk;
   /** Told once per gate that waits for a decision from elsewhere. */
   onWaiting?: (approval: ApprovalRow) => void;
+  /** Told once when another process drives the run: this one waits until it lets go. */
+  onBusy?: (holder: LeaseRow) => void;
   /** How often to look for decisions made by other processes. */
   pollMs?: number;
 }
@@ -17,24 +19,46 @@ export interface RunnerOptions {
 /**
  * Drives one run to its end in this process: carries out its intents, asks the desk at each
  * gate (or waits for soar approve / deny from another process), sleeps until its next deadline.
+ * The run is claimed for the whole time (gates included); while another process drives it, this
+ * one waits for it to let go.
  */
 export async function runToEnd(runtime: Runtime, runId: string, options: RunnerOptions): Promise<string> {
   const asked = new Set<number>();
   const pollMs = options.pollMs ?? 1000;
-  for (;;) {
-    const state = await runtime.drive(runId);
-    if (state !== 'waiting') return state;
-    const pending = runtime.store.approvals({ run: runId, state: 'pending' }).filter((approval) => !asked.has(approval.id));
-    for (const approval of pending) {
-      asked.add(approval.id);
-      if (options.desk) await askDesk(runtime, options, options.desk, approval);
-      else options.onWaiting?.(approval);
+  let toldBusy = false;
+  try {
+    for (;;) {
+      const holder = runtime.claim(runId);
+      if (holder) {
+        if (!toldBusy) options.onBusy?.(holder);
+        toldBusy = true;
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
+        continue;
+      }
+      const state = await runtime.drive(runId);
+      // busy: the claim lapsed (this process stalled past it) and another took the run over.
+      if (state === 'busy') continue;
+      if (state !== 'waiting') return state;
+      await waitForDecision(runtime, runId, options, asked, pollMs);
     }
-    if (pending.length > 0 && options.desk) continue;
-    const next = runtime.store.nextDeadline(runId);
-    const wait = Math.max(10, Math.min(pollMs, next === undefined ? pollMs : next - Date.now()));
-    await new Promise((resolve) => setTimeout(resolve, wait));
+  } finally {
+    runtime.letGo(runId);
   }
+}
+
+/** Asks the desk about new gates (or tells onWaiting), then sleeps until a decision may have come or a deadline falls due. */
+async function waitForDecision(runtime: Runtime, runId: string, options: RunnerOptions, asked: Set<number>, pollMs: number): Promise<void> {
+  const pending = runtime.store.approvals({ run: runId, state: 'pending' }).filter((approval) => !asked.has(approval.id));
+  for (const approval of pending) {
+    asked.add(approval.id);
+    if (options.desk) await askDesk(runtime, options, options.desk, approval);
+    else options.onWaiting?.(approval);
+  }
+  // The desk decided: drive on at once.
+  if (pending.length > 0 && options.desk) return;
+  const next = runtime.store.nextDeadline(runId);
+  const wait = Math.max(10, Math.min(pollMs, next === undefined ? pollMs : next - Date.now()));
+  await new Promise((resolve) => setTimeout(resolve, wait));
 }
 
 async function askDesk(runtime: Runtime, options: RunnerOptions, desk: ApprovalDesk, approval: ApprovalRow): Promise<void> {

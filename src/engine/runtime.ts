@@ -10,12 +10,13 @@ import { auditOutput, auditResult } from '../audit/capture.js';
 import type { Plan, PlannedStep } from '../plan/plan.js';
 import { compilePlaybook, type PlaybookMachine, type RunEvent, type RunIntent } from '../playbook/compile.js';
 import type { Playbook } from '../playbook/load.js';
-import type { IntentRow, RunRow, RunState, Store } from '../store/store.js';
+import type { IntentRow, LeaseRow, RunRow, RunState, Store } from '../store/store.js';
 import type { Transport } from '../transport/transport.js';
 import { faultPoint } from './fault.js';
 import { advanceRun, beginRun } from './machine-steps.js';
 import { stepResults } from './report.js';
 import { performStep, settleStep, type StepIo } from './perform-step.js';
+import { RunLeases } from './run-leases.js';
 
 const SOAR = 'soar';
 
@@ -46,8 +47,11 @@ export interface RuntimeOptions {
   progress?: (event: ProgressEvent) => void;
 }
 
-/** A run is waiting when nothing can happen until a decision arrives or a deadline falls due. */
-export type DriveResult = RunState | 'waiting';
+/**
+ * A run is waiting when nothing can happen until a decision arrives or a deadline falls due; busy
+ * when it has something to carry out but another process drives it (holds its lease).
+ */
+export type DriveResult = RunState | 'waiting' | 'busy';
 
 export class RunNotFoundError extends SoarError {
   constructor(run: string) {
@@ -68,9 +72,11 @@ export class Runtime {
   readonly #machines = new Map<string, PlaybookMachine>();
   /** Fault points and progress of the requests carried out inside a transition, due once it commits. */
   readonly #committed: Array<() => void> = [];
+  readonly #leases: RunLeases;
 
   constructor(options: RuntimeOptions) {
     this.#options = options;
+    this.#leases = new RunLeases(options.store);
   }
 
   get store(): Store {
@@ -172,16 +178,43 @@ export class Runtime {
     for (const announce of this.#committed.splice(0)) announce();
   }
 
-  /** Carries out a run's intents until it finishes or has to wait for a decision or a deadline. */
+  /**
+   * Makes this process the run's only driver until `letGo` (a runner waiting at its gates keeps
+   * it); returns the live process that drives it instead, if another does.
+   */
+  claim(runId: string): LeaseRow | undefined {
+    return this.#leases.take(runId);
+  }
+
+  letGo(runId: string): void {
+    this.#leases.release(runId);
+  }
+
+  /**
+   * Carries out a run's intents until it finishes or has to wait for a decision or a deadline.
+   * Acting needs the run's lease: unless this process claimed the run, drive takes the lease and
+   * gives it back when it returns. A run another process drives is left to it ('busy').
+   */
   async drive(runId: string): Promise<DriveResult> {
-    for (;;) {
-      // After the step's own progress: the gate it led to is announced next.
-      this.#announceCommitted();
-      this.fireDeadlines(new Date(), runId);
-      const run = this.run(runId);
-      const [next] = this.store.openIntents(runId);
-      if (!next) return run.status === 'active' ? 'waiting' : run.status;
-      await this.#carryOut(run, next);
+    let leased = false;
+    try {
+      for (;;) {
+        // After the step's own progress: the gate it led to is announced next.
+        this.#announceCommitted();
+        if (this.store.openIntents(runId).length === 0 && this.store.dueDeadlines(new Date(), runId).length === 0) {
+          const { status } = this.run(runId);
+          return status === 'active' ? 'waiting' : status;
+        }
+        if (!this.#leases.holds(runId)) {
+          if (this.#leases.take(runId)) return 'busy';
+          leased = true;
+        }
+        this.fireDeadlines(new Date(), runId);
+        const [next] = this.store.openIntents(runId);
+        if (next) await this.#carryOut(this.run(runId), next);
+      }
+    } finally {
+      if (leased) this.#leases.release(runId);
     }
   }
 

@@ -193,7 +193,9 @@ export class Scheduler {
     const { runtime, logger } = this.#options;
     try {
       const state = await runtime.drive(runId);
-      if (state !== 'waiting') this.#finished(runId);
+      // busy: another soar process drives the run now; the tick picks it up again while it has work.
+      if (state === 'busy') logger?.info({ soar: { run: runId } }, `${runId} is driven by another soar process; left to it for now`);
+      else if (state !== 'waiting') this.#finished(runId);
     } catch (error) {
       // A drive that throws left its last commit in place; it is settled when tried again.
       this.#stalled.set(runId, Date.now() + (this.#options.stallMs ?? 30_000));

@@ -7,7 +7,7 @@ import type { Playbook } from '../playbook/load.js';
 import { AuditTable } from './audit-table.js';
 import { InternedJson } from './interned-json.js';
 import { openDatabase, type SqliteDatabase, type SqliteStatement } from './database.js';
-import type { ApprovalRow, ApprovalState, DeadlineRow, IntentRow, RunRow, RunState, Store, VoteRow } from './store.js';
+import type { ApprovalRow, ApprovalState, DeadlineRow, IntentRow, LeaseRow, RunRow, RunState, Store, VoteRow } from './store.js';
 
 const now = () => new Date().toISOString();
 
@@ -135,6 +135,25 @@ export class SqliteStore implements Store {
     this.#sql('UPDATE runs SET snapshot = ?, status = ?, updated_at = ? WHERE id = ?').run(JSON.stringify(snapshot), status, now(), run);
   }
 
+  // Leases.
+
+  takeLease(lease: LeaseRow, free: (holder: LeaseRow) => boolean): LeaseRow | undefined {
+    return this.transaction(() => {
+      const row = this.#sql('SELECT * FROM leases WHERE run = ?').get(lease.run) as RawLease | undefined;
+      const holder = row && { run: row.run, owner: row.owner, hostname: row.hostname, pid: row.pid, expiresAt: row.expires_at };
+      if (holder && holder.owner !== lease.owner && !free(holder)) return holder;
+      this.#sql(
+        `INSERT INTO leases (run, owner, hostname, pid, expires_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (run) DO UPDATE SET owner = excluded.owner, hostname = excluded.hostname, pid = excluded.pid, expires_at = excluded.expires_at`,
+      ).run(lease.run, lease.owner, lease.hostname, lease.pid, lease.expiresAt);
+      return undefined;
+    });
+  }
+
+  dropLease(run: string, owner: string): void {
+    this.#sql('DELETE FROM leases WHERE run = ? AND owner = ?').run(run, owner);
+  }
+
   // Intents.
 
   addIntents(run: string, intents: readonly RunIntent[]): void {
@@ -223,6 +242,14 @@ interface RawRun {
   created_at: string;
   updated_at: string;
 }
+interface RawLease {
+  run: string;
+  owner: string;
+  hostname: string;
+  pid: number;
+  expires_at: number;
+}
+
 interface RawIntent {
   id: number;
   run: string;

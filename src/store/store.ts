@@ -59,6 +59,18 @@ export interface VoteRow {
 }
 
 /**
+ * Which process drives a run: at most one at a time. `owner` names one runtime in one process;
+ * the lease ends at `expiresAt` (ms since the epoch) unless its holder renews it.
+ */
+export interface LeaseRow {
+  run: string;
+  owner: string;
+  hostname: string;
+  pid: number;
+  expiresAt: number;
+}
+
+/**
  * soar's durable state: runs and their machine snapshots, the intents each transition committed,
  * deadlines as absolute times, approvals and votes, and the audit chain. Writes made inside one
  * `transaction` commit together (a snapshot, its intents and its audit records), before anything
@@ -81,6 +93,14 @@ export interface Store {
   run(id: string): RunRow | undefined;
   runs(filter?: { status?: RunState }): RunRow[];
   saveSnapshot(run: string, snapshot: MachineSnapshot, status: RunState): void;
+
+  /**
+   * Takes (or renews) a run's lease for `lease.owner`, in a transaction of its own unless inside
+   * one; returns the other holder instead when one has it and `free` does not let it go.
+   */
+  takeLease(lease: LeaseRow, free: (holder: LeaseRow) => boolean): LeaseRow | undefined;
+  /** Ends the lease, if `owner` still holds it. */
+  dropLease(run: string, owner: string): void;
 
   addIntents(run: string, intents: readonly RunIntent[]): void;
   /** Intents not yet done, oldest first: what a runner must carry out (or settle, if started). */

@@ -168,6 +168,26 @@ describe('releasing a host', () => {
   });
 });
 
+describe('two soar run processes given the same alert', () => {
+  it('carry its run out once: one drives, the other waits for it and reports the same run', async () => {
+    const target = host(2);
+    await lab.infect(target.name, 'c3pool_miner.service', { staging: true });
+    const alert = await writeAlert(lab, target.name, { 'file.name': 'c3pool_miner.service' });
+    const args = ['run', '--json', '--alert', alert, '--config', config, '--approve-as', 'demo-analyst', '--reason', 'e2e: twice', '--store', `${lab.dir}/soar.db`];
+    const both = await Promise.all([soar(args, ENV), soar(args, ENV)]);
+    for (const run of both) expect(run.exitCode, run.stderr).toBe(0);
+    const [first, second] = both.map((run) => (JSON.parse(run.stdout) as Report[])[0]!);
+    expect(second!.runId).toBe(first!.runId);
+    expect(first!.outcomes).toMatchObject({ triage: 'malicious', kill: 'killed', remove: 'quarantined' });
+    expect(both.filter((run) => run.stderr.includes('driven by another soar process'))).toHaveLength(1);
+    const started = (await trailOf(first!.runId)).filter((record) => record.kind === 'step.started');
+    expect(started).toHaveLength(6);
+    expect(await onHost(lab, target.name, 'systemctl show -p LoadState --value c3pool_miner.service')).toBe('not-found\n');
+    // The next test needs the host reachable from everywhere again.
+    await onHost(lab, target.name, 'nft delete table inet soar_isolation');
+  });
+});
+
 describe('a host that refuses the connection', () => {
   it('ends the run escalated, with the reason', async () => {
     const target = host(2);

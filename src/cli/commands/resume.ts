@@ -3,7 +3,7 @@ import { runToEnd } from '../../engine/runner.js';
 import { EXIT, parseCommandArgs, writeJson, type CliCommand } from '../command.js';
 import { progressPrinter } from '../progress.js';
 import { openSession } from '../session.js';
-import { waitingNotice } from './run.js';
+import { busyNotice, waitingNotice } from './run.js';
 
 export const resumeCommand: CliCommand = {
   name: 'resume',
@@ -26,9 +26,10 @@ Example:
       const notice = waitingNotice(io);
       await Promise.all(
         runs.map(async (run) => {
-          if (values.wait) return runToEnd(session.runtime, run.id, { config: session.config, onWaiting: notice });
+          if (values.wait) return runToEnd(session.runtime, run.id, { config: session.config, onWaiting: notice, onBusy: busyNotice(io, run.id) });
           const state = await session.runtime.drive(run.id);
           if (state === 'waiting') for (const approval of session.store.approvals({ run: run.id, state: 'pending' })) notice(approval);
+          if (state === 'busy') io.stderr(`  ${run.id}: another soar process drives it now; left to it\n`);
           return state;
         }),
       );

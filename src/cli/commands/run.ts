@@ -11,7 +11,7 @@ import { inHostLanes } from '../../engine/host-lanes.js';
 import { runToEnd } from '../../engine/runner.js';
 import { buildPlan, type Plan } from '../../plan/plan.js';
 import { loadPlaybook, type Playbook } from '../../playbook/load.js';
-import type { ApprovalRow } from '../../store/store.js';
+import type { ApprovalRow, LeaseRow } from '../../store/store.js';
 import { EXIT, parseCommandArgs, UsageError, writeJson, type CliCommand, type Io } from '../command.js';
 import { DEFAULT_PLAYBOOK } from '../defaults.js';
 import { progressPrinter } from '../progress.js';
@@ -100,7 +100,7 @@ export async function carryOut(session: Session, plan: Plan, playbook: Playbook,
   const desk = approval.approvers.length > 0 ? checkedPregrantedDesk(session.config, plan, approval.approvers, approval.reason!) : interactiveDesk(session.config, plan);
   const { runId, created } = session.runtime.start(plan, playbook);
   io.stderr(`soar ${plan.playbook.id} ${runId}: ${plan.target.unit} on ${plan.target.host.name} (plan ${plan.hash.slice(0, 12)})${created ? '' : ': this run exists already; resuming it'}\n`);
-  await runToEnd(session.runtime, runId, { config: session.config, desk, onWaiting: waitingNotice(io) });
+  await runToEnd(session.runtime, runId, { config: session.config, desk, onWaiting: waitingNotice(io), onBusy: busyNotice(io, runId) });
   return runReport(session.store, runId);
 }
 
@@ -150,4 +150,8 @@ export function waitingNotice(io: Io): (approval: ApprovalRow) => void {
         `    soar status ${approval.run}\n  then decide with\n` +
         `    soar approve ${approval.run} ${approval.step} --as NAME --reason TEXT --hash ${approval.stepHash}\n`,
     );
+}
+
+export function busyNotice(io: Io, runId: string): (holder: LeaseRow) => void {
+  return (holder) => io.stderr(`  ${runId}: driven by another soar process (pid ${holder.pid} on ${holder.hostname}); waiting until it lets go\n`);
 }

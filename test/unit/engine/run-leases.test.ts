@@ -1,0 +1,122 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeEach, expect, it } from 'vitest';
+import { ACTIONS } from '../../../src/actions/registry.js';
+import { parseAlerts } from '../../../src/alert/intake.js';
+import { recordDecision } from '../../../src/approvals/decide.js';
+import { LEASE_MS } from '../../../src/engine/run-leases.js';
+import { Runtime, type Hosts } from '../../../src/engine/runtime.js';
+import { buildPlan } from '../../../src/plan/plan.js';
+import type { Playbook } from '../../../src/playbook/load.js';
+import { SqliteStore } from '../../../src/store/sqlite-store.js';
+import type { ExecResult } from '../../../src/transport/transport.js';
+import { gatedPlaybook, hostName, kibanaBody, noHosts, serviceConfig } from '../server/service.js';
+
+// Two soar processes on one store (soar run twice on one alert, soar resume beside soar serve):
+// each has its own runtime and its own SQLite connection to the same file, as here.
+const config = serviceConfig(1);
+let file: string;
+let playbook: Playbook;
+const stores: SqliteStore[] = [];
+
+beforeEach(async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'soar-leases-'));
+  file = join(dir, 'soar.db');
+  playbook = await gatedPlaybook(dir);
+  return () => {
+    for (const store of stores.splice(0)) store.close();
+  };
+});
+
+function runtimeOn(hosts: Hosts): Runtime {
+  const store = new SqliteStore(file);
+  stores.push(store);
+  return new Runtime({ store, config, actions: ACTIONS, hosts });
+}
+
+/** A run whose gate is approved: its triage is due to run on the host. */
+function approvedRun(runtime: Runtime, uuid: string): string {
+  const plan = buildPlan({ alert: parseAlerts(kibanaBody([{ uuid: uuid.repeat(32), host: hostName(0) }]))[0]!, playbook, config, actions: ACTIONS });
+  runtime.start(plan, playbook);
+  for (const analyst of ['alice', 'bob']) recordDecision(runtime, config, { run: plan.runId, step: 'triage', analyst, decision: 'approve', reason: 'INC-9', stepHash: plan.steps[0]!.hash });
+  return plan.runId;
+}
+
+/** A host whose commands wait until `finish` is called: a step in flight for as long as the test likes. */
+function slowHost() {
+  let started!: () => void;
+  let finish!: (result: ExecResult) => void;
+  const running = new Promise<void>((resolve) => (started = resolve));
+  const result = new Promise<ExecResult>((resolve) => (finish = resolve));
+  const hosts: Hosts = {
+    transport: () => ({
+      exec: async () => {
+        started();
+        return result;
+      },
+      close: async () => {},
+    }),
+    probe: async () => {},
+  };
+  return { hosts, running, finish };
+}
+
+const stepsStarted = (runtime: Runtime, run: string) => runtime.store.auditRecords(run).filter((record) => record.kind === 'step.started').length;
+
+it('a run one process is carrying out is left alone by another: nothing runs twice', async () => {
+  const slow = slowHost();
+  const first = runtimeOn(slow.hosts);
+  const second = runtimeOn(noHosts);
+  const run = approvedRun(first, 'a1');
+
+  const driving = first.drive(run);
+  await slow.running;
+  expect(await second.drive(run)).toBe('busy');
+  expect(second.claim(run)).toMatchObject({ pid: process.pid, hostname: hostname() });
+  expect(stepsStarted(second, run)).toBe(1);
+
+  slow.finish({ command: 'triage', exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false, startedAt: new Date().toISOString(), durationMs: 1, timedOut: false, outcomeUnknown: false });
+  await driving;
+  // Its drive over, the first process let go: the run is anyone's again.
+  expect(second.claim(run)).toBeUndefined();
+  expect(first.claim(run)).toMatchObject({ pid: process.pid });
+  second.letGo(run);
+  expect(first.claim(run)).toBeUndefined();
+  first.letGo(run);
+});
+
+it('a claim holds through a wait at a gate, and a run with nothing to do needs no lease', async () => {
+  const first = runtimeOn(noHosts);
+  const second = runtimeOn(noHosts);
+  const plan = buildPlan({ alert: parseAlerts(kibanaBody([{ uuid: 'b2'.repeat(32), host: hostName(0) }]))[0]!, playbook, config, actions: ACTIONS });
+  first.start(plan, playbook);
+  // Waiting at its gate: nothing to carry out, so nobody needs to hold it.
+  expect(await second.drive(plan.runId)).toBe('waiting');
+  expect(first.claim(plan.runId)).toBeUndefined();
+  expect(await first.drive(plan.runId)).toBe('waiting');
+  expect(second.claim(plan.runId)).toMatchObject({ pid: process.pid });
+  first.letGo(plan.runId);
+  expect(second.claim(plan.runId)).toBeUndefined();
+  second.letGo(plan.runId);
+});
+
+it('a lease whose process is gone, or that was not renewed in time, is taken over at once', () => {
+  const runtime = runtimeOn(noHosts);
+  const run = approvedRun(runtime, 'c3');
+  const gone = spawnSync('true').pid;
+  const lease = (pid: number, expiresAt: number) => runtime.store.takeLease({ run, owner: 'other', hostname: hostname(), pid, expiresAt }, () => true);
+
+  lease(process.ppid, Date.now() + LEASE_MS);
+  expect(runtime.claim(run)).toMatchObject({ owner: 'other', pid: process.ppid });
+  lease(gone, Date.now() + LEASE_MS);
+  expect(runtime.claim(run)).toBeUndefined();
+  runtime.letGo(run);
+  lease(process.ppid, Date.now() - 1);
+  expect(runtime.claim(run)).toBeUndefined();
+  runtime.letGo(run);
+  // On another machine a live process cannot be told from a dead one: only the expiry frees its lease.
+  runtime.store.takeLease({ run, owner: 'elsewhere', hostname: `not-${hostname()}`, pid: gone, expiresAt: Date.now() + LEASE_MS }, () => true);
+  expect(runtime.claim(run)).toMatchObject({ owner: 'elsewhere' });
+});
