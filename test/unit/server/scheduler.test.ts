@@ -114,6 +114,28 @@ it('two active runs for one host in the store (from soar run) are driven one aft
   expect(service.store.run(first)!.status).not.toBe('active');
 });
 
+it('a run another soar process drives (soar run, soar resume) is left to it, and taken up once it lets go', { timeout: 30_000 }, async () => {
+  const { dir, config, fleet, file } = setup();
+  const service = await openService({ file, config, playbook: await gatedPlaybook(dir), hosts: fleet });
+  open.push(service);
+  const { run } = await intake(service, 'a7'.repeat(32));
+  const gate = await until('the gate', () => service.store.approval(run, 'triage'));
+  // Another process on the same store, its runner holding the run through the gate.
+  const store = new SqliteStore(file);
+  open.push(store);
+  const other = new Runtime({ store, config, actions: ACTIONS, hosts: fleet });
+  expect(other.claim(run)).toBeUndefined();
+  for (const analyst of ['alice', 'bob'] as const) {
+    const approved = await post(`${service.url}/api/runs/${run}/steps/triage/approve`, { reason: 'INC-8', stepHash: gate.stepHash }, { authorization: `Bearer ${TOKENS[analyst]}` });
+    expect(approved.status).toBe(200);
+  }
+  const stepsStarted = () => service.store.auditRecords(run).filter((record) => record.kind === 'step.started').length;
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect(stepsStarted()).toBe(0);
+  other.letGo(run);
+  await until('the service acting on the run', () => stepsStarted() > 0);
+});
+
 it('a run holds its host connection only while it is driven: waiting at a gate, it has let go', { timeout: 30_000 }, async () => {
   const { dir, config, file } = setup();
   const released: string[] = [];
