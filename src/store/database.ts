@@ -35,8 +35,9 @@ function migrate(db: SqliteDatabase): void {
       throw new SoarError('STORE_TOO_NEW', `the store was written by a newer soar (schema ${applied}, this one knows ${MIGRATIONS.length}): upgrade soar`);
     }
   };
-  refuseNewer(version());
-  if (version() === MIGRATIONS.length) return;
+  const current = version();
+  refuseNewer(current);
+  if (current === MIGRATIONS.length) return;
   // Read again and migrate under the write lock: two soar processes opening a new store at once
   // (soar run twice on one alert) migrate it once; the second finds it done.
   db.transaction(() => {

@@ -13,6 +13,7 @@ Resumes every active run in the store. A step that was running when the runner s
 settled first with its action's read-only verify (its effect in place: not run again); approval
 expiries and retries that fell due while nothing ran fire now. Without --wait, runs that need
 an analyst's decision are left waiting (decide with soar approve / soar deny, then resume again).
+A run another soar process is carrying out (it holds the run's lease) is left to it.
 
 Example:
   soar resume --config soar.yaml

@@ -34,8 +34,9 @@ At each approval gate:
                       approvers and roles; repeat for n-of-m gates), with --reason TEXT;
   at a terminal       you are shown the step's exact commands and asked;
   otherwise           the run waits for soar approve / soar deny from anyone, until the gate expires.
-An alert that already has a run is not run twice: its run is resumed. Every transition,
-decision, command and result is in the store's audit trail (soar audit show RUN).
+An alert that already has a run is not run twice: its run is resumed (while another soar
+process carries it out, this one waits for it). Every transition, decision, command and result
+is in the store's audit trail (soar audit show RUN).
 
 Options:
   --alert FILE        alert JSON (document, hit, search response or Kibana webhook body)
