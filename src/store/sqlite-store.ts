@@ -242,6 +242,7 @@ interface RawRun {
   created_at: string;
   updated_at: string;
 }
+
 interface RawLease {
   run: string;
   owner: string;
