@@ -3,7 +3,7 @@ import { cpus, hostname, release, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { z } from 'zod';
+import * as z from 'zod';
 import { startLab, type Lab, type LabHost } from '../test/lab/lab.js';
 import { SOAR_BIN, writeAlert, writeAlerts, writeSoarConfig } from '../test/e2e/support.js';
 import { median } from './lib/stats.js';

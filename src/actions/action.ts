@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { Target } from '../alert/target.js';
 import type { Command } from '../command/command.js';
 import type { Config } from '../config/config.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ActionDefinition } from './action.js';
 import { planKibanaRequests } from '../kibana/escalation.js';
 import { StepFailedError } from './failure.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseDuration } from '../config/config.js';
 import type { ActionDefinition, PlanContext } from './action.js';
 import { StepFailedError } from './failure.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ActionDefinition } from './action.js';
 import { StepFailedError } from './failure.js';
 import { connectionsFrom, processesFrom } from './host-facts.js';

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ActionDefinition } from './action.js';
 import { StepFailedError } from './failure.js';
 import { connectionsFrom, type ConnectionFacts } from './host-facts.js';

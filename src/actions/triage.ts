@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ActionDefinition, StepResult } from './action.js';
 import type { Config } from '../config/config.js';
 import { StepFailedError } from './failure.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SYSTEMD_UNIT_NAME } from '../grammar.js';
 import type { Alert } from './alert.js';
 import { renderValue } from './render.js';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SoarError } from '../errors.js';
 import { INDEX_NAME, KIBANA_SPACE } from '../kibana/grammar.js';
 import { parseWithSchema, readLocatedYaml } from '../yaml/located.js';

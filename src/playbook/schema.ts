@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ActionDefinition } from '../actions/action.js';
 import { TRIGGER_SCHEMA } from '../alert/trigger.js';
 import { parseDuration } from '../config/config.js';

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import * as z from 'zod';
 import { recordDecision } from '../approvals/decide.js';
 import { buildAuditReport } from '../audit/report.js';
 import { chainReport, readVerifiedTrail, requireRecords } from '../audit/verified-trail.js';

@@ -4,7 +4,7 @@ import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, execaSync, ExecaError } from 'execa';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SoarError } from '../../src/errors.js';
 
 /**

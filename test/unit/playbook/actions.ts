@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { ActionDefinition } from '../../../src/actions/action.js';
 
 /** A small action registry for playbook tests: real zod params and outcomes, never run. */
