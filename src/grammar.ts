@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { SocketAddress } from 'node:net';
 import { posix } from 'node:path';
 
 /**
@@ -47,9 +47,25 @@ export function isPid(value: number): boolean {
   return Number.isSafeInteger(value) && value >= 1 && value <= PID_MAX;
 }
 
+/**
+ * The family of a literal IPv4 or IPv6 address without a zone index, else 0. The C library's
+ * inet_pton decides (as net.isIP's regular expressions do, but without the ~10 ms it takes V8 to
+ * compile the IPv6 one at a process's first IPv6 address).
+ */
+export function ipFamily(value: string): 0 | 4 | 6 {
+  if (value.length > 45 || value.includes('%')) return 0;
+  const family = value.includes(':') ? 'ipv6' : 'ipv4';
+  try {
+    new SocketAddress({ address: value, family });
+  } catch {
+    return 0;
+  }
+  return family === 'ipv6' ? 6 : 4;
+}
+
 /** A literal IPv4 or IPv6 address, without a zone index. */
 export function isIpAddress(value: string): boolean {
-  return value.length <= 45 && !value.includes('%') && isIP(value) !== 0;
+  return ipFamily(value) !== 0;
 }
 
 export function isHostName(value: string): boolean {

@@ -1,11 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { isIP } from 'node:net';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import * as z from 'zod';
 import { SoarError } from '../errors.js';
 import { INDEX_NAME, KIBANA_SPACE } from '../kibana/grammar.js';
 import { parseWithSchema, readLocatedYaml } from '../yaml/located.js';
-import { HOST_NAME, SYSTEMD_UNIT_NAME, SHA256_HEX, isNormalAbsolutePath } from '../grammar.js';
+import { HOST_NAME, SYSTEMD_UNIT_NAME, SHA256_HEX, ipFamily, isIpAddress, isNormalAbsolutePath } from '../grammar.js';
 
 /**
  * A secret is never written in the config itself: it names an environment variable or a file.
@@ -22,12 +21,13 @@ const duration = z
   .regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 500ms, 30s, 5m, 4h or 1d')
   .transform(parseDuration);
 
-const ipAddress = z.string().refine((value) => isIP(value) !== 0, 'an IPv4 or IPv6 address');
+const ipAddress = z.string().refine(isIpAddress, 'an IPv4 or IPv6 address');
 const cidr = z.string().refine((value) => {
   const [address, bits, extra] = value.split('/');
-  if (extra !== undefined || address === undefined || isIP(address) === 0) return false;
+  const family = address === undefined ? 0 : ipFamily(address);
+  if (extra !== undefined || family === 0) return false;
   if (bits === undefined) return true;
-  const max = isIP(address) === 4 ? 32 : 128;
+  const max = family === 4 ? 32 : 128;
   return /^\d{1,3}$/.test(bits) && Number(bits) <= max;
 }, 'an IPv4/IPv6 address or CIDR prefix');
 const port = z.number().int().min(1).max(65535);

@@ -1,10 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { isIP } from 'node:net';
 import { extractTarget } from '../../../src/alert/extract-target.js';
 import { parseAlerts } from '../../../src/alert/intake.js';
 import { AlertIntakeError } from '../../../src/alert/intake-error.js';
 import { InvalidFieldError } from '../../../src/errors.js';
-import { HOST_NAME, SYSTEMD_UNIT_NAME } from '../../../src/grammar.js';
+import { HOST_NAME, SYSTEMD_UNIT_NAME, ipFamily } from '../../../src/grammar.js';
 import { exampleWith, sourceOf } from './example.js';
 
 /** Characters of the grammars, their near misses, and the usual attacks, so that many runs pass. */
@@ -106,3 +107,28 @@ function outcomeWithHint(value: string): { accepted: string } | { refused: strin
     throw error;
   }
 }
+
+describe('ipFamily', () => {
+  /** Addresses and near misses: hex groups, IPv4 tails, compression, and what breaks them. */
+  const addressLike = fc.oneof(
+    fc.ipV4(),
+    fc.ipV6(),
+    fc.ipV4Extended(),
+    fc.string({ unit: fc.constantFrom(...'0123456789abcdefABCDEFg:.%/ '), maxLength: 45 }),
+    fc.tuple(fc.ipV6(), fc.constantFrom('', ':', '::', '.1', ':1.2.3.4', ' ', '0', '%eth0')).map(([address, tail]) => address + tail),
+    candidate,
+  );
+
+  it('agrees with net.isIP on every address without a zone index, and refuses zone indexes', () => {
+    let addresses = 0;
+    fc.assert(
+      fc.property(addressLike, (value) => {
+        const family = ipFamily(value);
+        if (family !== 0) addresses += 1;
+        expect(family).toBe(value.includes('%') || value.length > 45 ? 0 : isIP(value));
+      }),
+      { numRuns: 5000 },
+    );
+    expect(addresses).toBeGreaterThan(1000);
+  });
+});
