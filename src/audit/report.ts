@@ -73,6 +73,8 @@ export interface AuditReport {
   steps: StepReport[];
   findings: unknown[];
   refused: Array<{ code: string; message: string }>;
+  /** Each time another process took the run over from one that had stopped (crashed, stalled). */
+  takeovers: Array<{ at: string; from: { hostname: string; pid: number }; why: string }>;
   /** Records of kinds this soar does not know, or of an unexpected shape. */
   unrecognised: number;
   chain: ChainReport;
@@ -99,6 +101,7 @@ export function buildAuditReport(run: string, records: readonly AuditRecord[], c
     steps: [],
     findings: [],
     refused: [],
+    takeovers: [],
     unrecognised: 0,
     chain,
     recordSpan: { count: records.length, first: records[0] && pick(records[0]), last: records.at(-1) && pick(records.at(-1)!) },
@@ -191,6 +194,9 @@ export function buildAuditReport(run: string, records: readonly AuditRecord[], c
         report.status = entry.data.status;
         report.escalation = entry.data.escalation;
         report.finishedAt = entry.time;
+        break;
+      case 'run.taken_over':
+        report.takeovers.push({ at: entry.time, from: entry.data.from, why: entry.data.why });
         break;
       case 'input.refused':
         report.refused.push({ code: entry.data.code, message: entry.data.message });

@@ -56,6 +56,11 @@ function describe(entry: Entry): string {
       const via = host ? ` via ${printable(host.user)}@${printable(host.address)}:${host.port}` : '';
       return `run started: ${printable(target.unit)} on ${printable(target.host.name)}${via}, alert ${short(alert.id)}${rule}, playbook ${printable(playbook.id)}, plan ${short(plan)}`;
     }
+    case 'run.taken_over': {
+      const { from, why, expiredAt } = entry.data;
+      const lapse = why === 'expired' ? `its lease expired at ${printable(expiredAt)}` : printable(why);
+      return `run TAKEN OVER from pid ${from.pid} on ${printable(from.hostname)} (${lapse})`;
+    }
     case 'step.started':
       return `step started (${printable(entry.data.action)}, attempt ${entry.data.attempt})`;
     case 'command.sent':

@@ -1,10 +1,24 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
+import { SoarError } from '../errors.js';
 import type { LeaseRow, Store } from '../store/store.js';
 
 /** How long a lease lasts unless its holder renews it, and how often a holder renews. */
 export const LEASE_MS = 30_000;
 const RENEW_EVERY_MS = 10_000;
+
+/** A lease taken from a holder that let it lapse, or whose process is gone. */
+export interface Takeover {
+  from: LeaseRow;
+  why: 'expired' | 'process gone';
+}
+
+/** This process stalled past its lease and another took the run over: it must write nothing more about the run. */
+export class LeaseLostError extends SoarError {
+  constructor(run: string, holder: LeaseRow | undefined) {
+    super('RUN_TAKEN_OVER', `run ${run} was taken over${holder ? ` by pid ${holder.pid} on ${holder.hostname}` : ''} while this process held it past its lease; this process leaves it to that one`);
+  }
+}
 
 /**
  * The runs one runtime drives, each under a lease in the store: two soar processes on one store
@@ -22,19 +36,44 @@ export class RunLeases {
     this.#store = store;
   }
 
-  /** Takes the run's lease (a no-op if held here); returns the live holder instead, if another has it. */
-  take(run: string): LeaseRow | undefined {
-    if (this.#held.has(run)) return undefined;
-    const holder = this.#store.takeLease(this.#lease(run), isFree);
-    if (holder) return holder;
+  /**
+   * Takes the run's lease (a no-op if held here). Returns the live holder instead if another
+   * process has it; else, when the lease was taken from a lapsed holder, who that was and why.
+   */
+  take(run: string): { holder: LeaseRow } | { takeover?: Takeover } {
+    if (this.#held.has(run)) return {};
+    let takeover: Takeover | undefined;
+    const holder = this.#store.takeLease(this.#lease(run), (lapsed) => {
+      const why = lapsedBecause(lapsed);
+      takeover = why && { from: lapsed, why };
+      return why !== undefined;
+    });
+    if (holder) return { holder };
     const renewal = setInterval(() => this.#renew(run), RENEW_EVERY_MS);
     renewal.unref();
     this.#held.set(run, renewal);
-    return undefined;
+    return { takeover };
   }
 
   holds(run: string): boolean {
     return this.#held.has(run);
+  }
+
+  /**
+   * Throws LeaseLostError unless the store still names this runtime the run's holder. Called
+   * inside each transaction that acts on a run, so a process that stalled past its lease (a
+   * suspended terminal, a paused machine) writes nothing once another has taken the run over.
+   */
+  confirm(run: string): void {
+    const holder = this.#store.leaseHolder(run);
+    if (holder?.owner === this.#owner) return;
+    this.#stopRenewing(run);
+    throw new LeaseLostError(run, holder);
+  }
+
+  /** Stops renewing a lease this runtime only thought it took (its transaction rolled back). */
+  forget(run: string): void {
+    this.#stopRenewing(run);
   }
 
   release(run: string): void {
@@ -45,7 +84,7 @@ export class RunLeases {
   #renew(run: string): void {
     try {
       // Taken over (this process stalled past the lease): it is no longer held here.
-      if (this.#store.takeLease(this.#lease(run), isFree)) this.#stopRenewing(run);
+      if (this.#store.takeLease(this.#lease(run), (lapsed) => lapsedBecause(lapsed) !== undefined)) this.#stopRenewing(run);
     } catch {
       // A store busy past its timeout: the next renewal comes well before the lease ends.
     }
@@ -64,8 +103,11 @@ export class RunLeases {
   }
 }
 
-function isFree(holder: LeaseRow): boolean {
-  return holder.expiresAt <= Date.now() || (holder.hostname === hostname() && !processAlive(holder.pid));
+/** Why another holder's lease is free to take, if it is. */
+function lapsedBecause(holder: LeaseRow): Takeover['why'] | undefined {
+  if (holder.expiresAt <= Date.now()) return 'expired';
+  if (holder.hostname === hostname() && !processAlive(holder.pid)) return 'process gone';
+  return undefined;
 }
 
 function processAlive(pid: number): boolean {

@@ -16,7 +16,7 @@ import { faultPoint } from './fault.js';
 import { advanceRun, beginRun } from './machine-steps.js';
 import { stepResults } from './report.js';
 import { performStep, settleStep, type StepIo } from './perform-step.js';
-import { RunLeases } from './run-leases.js';
+import { LeaseLostError, RunLeases } from './run-leases.js';
 
 const SOAR = 'soar';
 
@@ -183,7 +183,26 @@ export class Runtime {
    * it); returns the live process that drives it instead, if another does.
    */
   claim(runId: string): LeaseRow | undefined {
-    return this.#leases.take(runId);
+    return this.#take(runId);
+  }
+
+  /** Takes the run's lease; taking it over from a lapsed holder is audited in the same transaction. */
+  #take(runId: string): LeaseRow | undefined {
+    if (this.#leases.holds(runId)) return undefined;
+    try {
+      return this.transaction(() => {
+        const taken = this.#leases.take(runId);
+        if ('holder' in taken) return taken.holder;
+        if (taken.takeover) {
+          const { from, why } = taken.takeover;
+          this.#audit(runId, 'run.taken_over', { from: { hostname: from.hostname, pid: from.pid }, why, expiredAt: new Date(from.expiresAt).toISOString() });
+        }
+        return undefined;
+      });
+    } catch (error) {
+      this.#leases.forget(runId);
+      throw error;
+    }
   }
 
   letGo(runId: string): void {
@@ -193,7 +212,8 @@ export class Runtime {
   /**
    * Carries out a run's intents until it finishes or has to wait for a decision or a deadline.
    * Acting needs the run's lease: unless this process claimed the run, drive takes the lease and
-   * gives it back when it returns. A run another process drives is left to it ('busy').
+   * gives it back when it returns. A run another process drives is left to it ('busy'), as is
+   * one taken over from this process while it acted (it stalled past its lease).
    */
   async drive(runId: string): Promise<DriveResult> {
     let leased = false;
@@ -206,13 +226,16 @@ export class Runtime {
           return status === 'active' ? 'waiting' : status;
         }
         if (!this.#leases.holds(runId)) {
-          if (this.#leases.take(runId)) return 'busy';
+          if (this.#take(runId)) return 'busy';
           leased = true;
         }
         this.fireDeadlines(new Date(), runId);
         const [next] = this.store.openIntents(runId);
         if (next) await this.#carryOut(this.run(runId), next);
       }
+    } catch (error) {
+      if (leaseLost(error)) return 'busy';
+      throw error;
     } finally {
       if (leased) this.#leases.release(runId);
     }
@@ -259,9 +282,13 @@ export class Runtime {
     this.store.appendAudit(entry);
   }
 
-  /** A write outside any other transaction: committed (and fault-pointed) before returning. */
+  /**
+   * A write of a run being carried out, outside any other transaction: committed (and
+   * fault-pointed) before returning, and only while this process still holds the run's lease.
+   */
   #commit(run: string, kind: string, data: unknown, extra?: () => void): void {
     this.transaction(() => {
+      this.#leases.confirm(run);
       this.#audit(run, kind, data);
       extra?.();
     });
@@ -295,6 +322,7 @@ export class Runtime {
       case 'requestApproval':
       case 'scheduleRetry':
         this.transaction(() => {
+          this.#leases.confirm(run.id);
           this.#request(run.id, run.plan, intent);
           this.store.markIntent(row.id, 'done');
         });
@@ -324,6 +352,7 @@ export class Runtime {
       try {
         settled = await settleStep(step, action, context, io);
       } catch (error) {
+        if (leaseLost(error)) throw error;
         finish(this.#failureEvent(run, step, error), 'step.failed', this.#failureData(step, error));
         return;
       }
@@ -348,6 +377,7 @@ export class Runtime {
     try {
       result = await performStep(step, action, context, io);
     } catch (error) {
+      if (leaseLost(error)) throw error;
       const event = this.#failureEvent(run, step, error);
       log?.warn({ event: { action: 'step-failed' }, err: error }, `${step.action} failed`);
       finish(event, event.type === 'STEP.UNKNOWN' ? 'step.unknown' : 'step.failed', this.#failureData(step, error));
@@ -404,3 +434,7 @@ export class Runtime {
   }
 }
 
+/** The run was taken over while this process acted: nothing more is written (the escalation's delivery wraps the error). */
+function leaseLost(error: unknown): boolean {
+  return error instanceof LeaseLostError || (error instanceof Error && error.cause instanceof LeaseLostError);
+}

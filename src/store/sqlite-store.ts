@@ -139,8 +139,7 @@ export class SqliteStore implements Store {
 
   takeLease(lease: LeaseRow, free: (holder: LeaseRow) => boolean): LeaseRow | undefined {
     return this.transaction(() => {
-      const row = this.#sql('SELECT * FROM leases WHERE run = ?').get(lease.run) as RawLease | undefined;
-      const holder = row && { run: row.run, owner: row.owner, hostname: row.hostname, pid: row.pid, expiresAt: row.expires_at };
+      const holder = this.leaseHolder(lease.run);
       if (holder && holder.owner !== lease.owner && !free(holder)) return holder;
       this.#sql(
         `INSERT INTO leases (run, owner, hostname, pid, expires_at) VALUES (?, ?, ?, ?, ?)
@@ -148,6 +147,11 @@ export class SqliteStore implements Store {
       ).run(lease.run, lease.owner, lease.hostname, lease.pid, lease.expiresAt);
       return undefined;
     });
+  }
+
+  leaseHolder(run: string): LeaseRow | undefined {
+    const row = this.#sql('SELECT * FROM leases WHERE run = ?').get(run) as RawLease | undefined;
+    return row && { run: row.run, owner: row.owner, hostname: row.hostname, pid: row.pid, expiresAt: row.expires_at };
   }
 
   dropLease(run: string, owner: string): void {

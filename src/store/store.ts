@@ -99,6 +99,8 @@ export interface Store {
    * one; returns the other holder instead when one has it and `free` does not let it go.
    */
   takeLease(lease: LeaseRow, free: (holder: LeaseRow) => boolean): LeaseRow | undefined;
+  /** Who holds the run's lease, as the store says now (expired or not). */
+  leaseHolder(run: string): LeaseRow | undefined;
   /** Ends the lease, if `owner` still holds it. */
   dropLease(run: string, owner: string): void;
 

@@ -1,4 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
 import Database from 'better-sqlite3';
@@ -35,13 +36,23 @@ interface Record {
   seq: number;
   kind: string;
   actor: string;
-  data: { step?: string; inPlace?: boolean; status?: string };
+  data: { step?: string; inPlace?: boolean; status?: string; from?: { hostname: string; pid: number }; why?: string };
 }
 
 function auditOf(store: string, run: string): Record[] {
   const db = new Database(store, { readonly: true });
   try {
     return (db.prepare('SELECT seq, kind, actor, data FROM audit WHERE run = ? ORDER BY seq').all(run) as Array<Omit<Record, 'data'> & { data: string }>).map((row) => ({ ...row, data: JSON.parse(row.data) }));
+  } finally {
+    db.close();
+  }
+}
+
+/** The lease a killed runner left behind in the store, if any. */
+function leaseLeft(store: string): { hostname: string; pid: number } | undefined {
+  const db = new Database(store, { readonly: true });
+  try {
+    return db.prepare('SELECT hostname, pid FROM leases').get() as { hostname: string; pid: number } | undefined;
   } finally {
     db.close();
   }
@@ -71,7 +82,8 @@ async function crashAndResume(target: LabHost, fault: string) {
   const store = join(lab.dir, `crash-${fault.replace(/[^a-z0-9]/gi, '_')}.db`);
   const alert = await writeAlert(lab, target.name);
   const args = ['run', '--json', '--alert', alert, '--config', config, '--store', store, ...APPROVE];
-  const crashed = await execa(process.execPath, [SOAR_BIN, ...args], { reject: false, env: { SOAR_FAULT: fault, SOAR_CONFIG: '' } });
+  const runner = execa(process.execPath, [SOAR_BIN, ...args], { reject: false, env: { SOAR_FAULT: fault, SOAR_CONFIG: '' } });
+  const crashed = { pid: runner.pid, signal: (await runner).signal, lease: leaseLeft(store) };
   const resumed = await soar(args);
   const [report] = JSON.parse(resumed.stdout || '[]') as Array<{ runId: string; status: string; escalation?: unknown; outcomes: Record['data'] }>;
   return { crashed, resumed, report: report!, store };
@@ -118,6 +130,12 @@ describe('a runner killed with SIGKILL', () => {
     expect(records.at(-1)!.kind).toBe('run.finished');
     expect(Object.fromEntries(completions(records))).toEqual(Object.fromEntries(STEPS.map((step) => [step, 1])));
     expect(records.filter((record) => record.kind === 'approval.granted').map((record) => record.data.step)).toEqual(['isolate', 'kill', 'remove']);
+    // The killed runner held the run (unless killed before it claimed it, or after the run ended):
+    // the restart took it over, on the record.
+    const midRun = fault !== 'run.started#1' && !fault.includes('@');
+    if (midRun) expect(crashed.lease).toEqual({ hostname: hostname(), pid: crashed.pid });
+    const takeovers = records.filter((record) => record.kind === 'run.taken_over').map((record) => [record.data.from, record.data.why]);
+    expect(takeovers).toEqual(crashed.lease ? [[crashed.lease, 'process gone']] : []);
     await checkHostClean(target);
     const verify = await soar(['audit', 'verify', '--store', store]);
     expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);

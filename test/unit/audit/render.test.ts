@@ -8,7 +8,7 @@ import { renderMarkdown } from '../../../src/audit/report-markdown.js';
 import { readStoredTrail } from '../../../src/audit/stored-trail.js';
 import { renderTimeline, timelineOf } from '../../../src/audit/timeline.js';
 import { verifyChain } from '../../../src/audit/verify.js';
-import { buildStore, expiredApprovalRun, runIdOf, runtimeRun, unknownOutcomeRun, type BuiltStore } from './trail-store.js';
+import { buildStore, crashedRun, expiredApprovalRun, runIdOf, runtimeRun, unknownOutcomeRun, type BuiltStore } from './trail-store.js';
 
 const RUNS = {
   contained: runIdOf('render contained'),
@@ -17,6 +17,7 @@ const RUNS = {
   expired: runIdOf('render expired'),
   unknown: runIdOf('render unknown'),
   hostile: runIdOf('render hostile'),
+  crashed: runIdOf('render crashed'),
 };
 
 /** Values an attacker controls (alert fields, a host's output) that try to forge or hide lines. */
@@ -46,6 +47,7 @@ beforeAll(() => {
     ...expiredApprovalRun(RUNS.expired),
     ...unknownOutcomeRun(RUNS.unknown),
     ...hostileRun(RUNS.hostile),
+    ...crashedRun(RUNS.crashed),
   ]);
   records = readStoredTrail(store.file).records as AuditRecord[];
 });
@@ -86,6 +88,12 @@ describe('soar audit show: the timeline', () => {
     expect(unknown).toMatch(/ kill +settled: the effect is NOT in place\n/);
     expect(unknown).toMatch(/ kill +retry \(attempt 2\) in 5000 ms\n/);
     expect(unknown).toMatch(/ kill +step started \(kill-process, attempt 2\)\n/);
+  });
+
+  it('shows a run taken over from a runner that died, and the step it settled', () => {
+    const crashed = timeline(RUNS.crashed);
+    expect(crashed).toMatch(/ soar +run TAKEN OVER from pid 4242 on soc-runner-1 \(process gone\)\n/);
+    expect(crashed).toMatch(/ kill +settled: the effect is in place, killed: settled: kill's effect was verified in place/);
   });
 
   it('cannot be forged or hidden by hostile values: one line per record, control and bidi characters shown as escapes', () => {
@@ -131,6 +139,15 @@ describe('soar audit export: the report', () => {
     expect(md).toContain('- `moved.0.sha256`: `9627b0f56ff9ea508659cae3e9eded6b2a8b738f4e484279f5be8455b1071c93`');
     expect(md).toContain('- **high** cron: `/var/spool/cron/crontabs/root`');
     expect(md).toContain(`- Trail head: record ${records.length}, \`${records.at(-1)!.hash}\``);
+  });
+
+  it('reports a takeover from a runner that died, and the step settled in place as its result', () => {
+    const crashed = report(RUNS.crashed);
+    expect(crashed.takeovers).toEqual([{ at: expect.any(String), from: { hostname: 'soc-runner-1', pid: 4242 }, why: 'process gone' }]);
+    expect(crashed.steps.find((step) => step.id === 'kill')).toMatchObject({ outcome: 'killed' });
+    expect(crashed.status).toBe(report(RUNS.contained).status);
+    expect(renderMarkdown(crashed)).toMatch(/\| Taken over \| `[^`]+` from pid 4242 on `soc-runner-1` \(process gone\) \|/);
+    expect(report(RUNS.contained).takeovers).toEqual([]);
   });
 
   it('reports a denial and its escalation; an unfinished run says so', () => {

@@ -66,6 +66,19 @@ export function unknownOutcomeRun(runId: string): AuditEntry[] {
   ];
 }
 
+/** The runner died with kill's command in flight; soar resume took the run over and found the kill in place. */
+export function crashedRun(runId: string): AuditEntry[] {
+  const real = runtimeRun('contained-run.jsonl', runId);
+  const result = real[24]!.data as Record<string, unknown>;
+  const soar = (kind: string, data: unknown): AuditEntry => ({ run: runId, kind, actor: 'soar', data });
+  return [
+    ...real.slice(0, 23), // … command.sent (kill)
+    soar('run.taken_over', { from: { hostname: 'soc-runner-1', pid: 4242 }, why: 'process gone', expiredAt: '2026-11-23T15:04:17.880Z' }),
+    soar('step.settled', { ...result, inPlace: true, summary: "settled: kill's effect was verified in place after its outcome was lost" }),
+    ...real.slice(25),
+  ];
+}
+
 export function refusedInput(): AuditEntry {
   return { run: '-', kind: 'input.refused', actor: 'soar', data: { code: 'ALERT_NOT_TAKEN', message: 'playbook mining-service does not take this alert: host.os.type "windows" is not linux' } };
 }

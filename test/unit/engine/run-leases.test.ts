@@ -113,10 +113,51 @@ it('a lease whose process is gone, or that was not renewed in time, is taken ove
   lease(gone, Date.now() + LEASE_MS);
   expect(runtime.claim(run)).toBeUndefined();
   runtime.letGo(run);
+  // Let go of cleanly: the next claim takes nothing over.
+  expect(runtime.claim(run)).toBeUndefined();
+  runtime.letGo(run);
   lease(process.ppid, Date.now() - 1);
   expect(runtime.claim(run)).toBeUndefined();
   runtime.letGo(run);
+  // Each takeover is in the trail, with whom it was taken from and why.
+  expect(takeovers(runtime, run)).toEqual([
+    { from: { hostname: hostname(), pid: gone }, why: 'process gone' },
+    { from: { hostname: hostname(), pid: process.ppid }, why: 'expired' },
+  ]);
   // On another machine a live process cannot be told from a dead one: only the expiry frees its lease.
   runtime.store.takeLease({ run, owner: 'elsewhere', hostname: `not-${hostname()}`, pid: gone, expiresAt: Date.now() + LEASE_MS }, () => true);
   expect(runtime.claim(run)).toMatchObject({ owner: 'elsewhere' });
+  expect(takeovers(runtime, run)).toHaveLength(2);
 });
+
+it('a process that stalled past its lease writes nothing more about the run once another took it over', async () => {
+  const slow = slowHost();
+  const stalled = runtimeOn(slow.hosts);
+  const other = runtimeOn(noHosts);
+  const run = approvedRun(stalled, 'd4');
+  const driving = stalled.drive(run);
+  await slow.running;
+  // The stalled process's lease lapses (a suspended terminal, a paused machine) and another takes the run.
+  const held = stalled.store.leaseHolder(run)!;
+  stalled.store.takeLease({ ...held, expiresAt: Date.now() - 1 }, () => false);
+  expect(other.claim(run)).toBeUndefined();
+  const before = other.store.auditRecords(run).map((record) => record.kind);
+  expect(before.slice(-3)).toEqual(['step.started', 'command.sent', 'run.taken_over']);
+
+  // Its command comes back: the result is not recorded, the step does not advance, the run is left to the other.
+  slow.finish({ command: 'triage', exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false, startedAt: new Date().toISOString(), durationMs: 1, timedOut: false, outcomeUnknown: false });
+  expect(await driving).toBe('busy');
+  expect(other.store.auditRecords(run).map((record) => record.kind)).toEqual(before);
+  expect(other.store.openIntents(run)).toMatchObject([{ state: 'started', intent: { type: 'runStep' } }]);
+  expect(stalled.claim(run)).toMatchObject({ pid: process.pid, owner: other.store.leaseHolder(run)!.owner });
+  other.letGo(run);
+});
+
+const takeovers = (runtime: Runtime, run: string) =>
+  runtime.store
+    .auditRecords(run)
+    .filter((record) => record.kind === 'run.taken_over')
+    .map((record) => {
+      const { from, why } = record.data as { from: unknown; why: string };
+      return { from, why };
+    });
