@@ -25,9 +25,10 @@ export interface Admission {
 }
 
 /**
- * Runs many incidents at once. One incident per host: an alert for a host whose run is active
- * joins that run (an alert.joined audit record) instead of starting another, so two playbooks
- * never act on one host at once. Runs are driven in their own tasks, at most maxConcurrentRuns
+ * Runs many incidents at once, one per host and unit: an alert about a unit that one of its
+ * host's active runs already responds to joins that run (an alert.joined audit record). An alert
+ * about another unit (a second miner) gets a run of its own, held until the host's earlier runs
+ * end, so two playbooks never act on one host at once. Runs are driven in their own tasks, at most maxConcurrentRuns
  * together, the rest wait in a bounded queue; a run waiting for a decision or a deadline holds no
  * slot. Everything it knows is rebuilt from the store when it starts.
  */
@@ -106,17 +107,26 @@ export class Scheduler {
     if (joinedTo !== undefined) return { run: joinedTo, created: false, joined: true };
     // An alert that has its own run (under way or over) is a duplicate, whatever its host is doing now.
     if (runtime.store.run(plan.runId)) return { run: plan.runId, created: false, joined: false };
-    const active = this.#hostRun.get(host);
-    if (active !== undefined) {
+    const incident = this.#incidentOf(host, plan.target.unit);
+    if (incident !== undefined) {
       runtime.store.transaction(() =>
-        runtime.audit(active, 'alert.joined', { alert: plan.alert.id, rule: plan.alert.rule, timestamp: plan.alert.timestamp, unit: plan.target.unit, plan: plan.hash }),
+        runtime.audit(incident, 'alert.joined', { alert: plan.alert.id, rule: plan.alert.rule, timestamp: plan.alert.timestamp, unit: plan.target.unit, plan: plan.hash }),
       );
-      this.#joined.set(plan.alert.id, active);
-      return { run: active, created: false, joined: true };
+      this.#joined.set(plan.alert.id, incident);
+      return { run: incident, created: false, joined: true };
     }
+    // Held behind the host's active run, if it has one.
     const { runId, created } = runtime.start(plan, playbook);
     this.#adopt(runId, host);
     return { run: runId, created, joined: false };
+  }
+
+  /** The host's active run (driven or held) that responds to this unit, if any. */
+  #incidentOf(host: string, unit: string): string | undefined {
+    const active = this.#hostRun.get(host);
+    if (active === undefined) return undefined;
+    const { store } = this.#options.runtime;
+    return [active, ...(this.#held.get(host) ?? [])].find((runId) => store.run(runId)?.plan.target.unit === unit);
   }
 
   /** A decision arrived for the run: drive it (now, or after the drive under way) if it is its host's incident. */

@@ -27,8 +27,9 @@ Listens for alerts and analysts' decisions (server.listen in the config, default
                                              Authorization: Bearer <token> (approvers.NAME.token_sha256)
   GET  /api/runs/RUN/audit                   the run's audit report and records (JSON)
   GET  /healthz
-One incident per host: an alert for a host with an active run joins that run (alert.joined in
-its trail). At most server.max_concurrent_runs runs are driven at once; server.queue_limit more
+One incident per host and unit: an alert about a unit a host's active run responds to joins that
+run (alert.joined in its trail); one about another unit gets its own run, held until the host's
+earlier runs end. At most server.max_concurrent_runs runs are driven at once; server.queue_limit more
 wait, beyond that intake answers 429 with Retry-After. Active runs in the store are taken up at
 start. SIGTERM or SIGINT: stop accepting, let runs under way reach a committed point, exit.
 

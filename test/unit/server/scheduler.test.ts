@@ -37,8 +37,8 @@ async function until<T>(what: string, probe: () => T | undefined, ms = 10_000): 
   }
 }
 
-const intake = async (service: Service, uuid: string) =>
-  (await post(`${service.url}/api/alerts`, kibanaBody([{ uuid, host: hostName(0) }]), { 'x-soar-secret': INTAKE_SECRET })).body.runs[0] as { run: string; created: boolean; joined: boolean };
+const intake = async (service: Service, uuid: string, unit?: string) =>
+  (await post(`${service.url}/api/alerts`, kibanaBody([{ uuid, host: hostName(0), unit }]), { 'x-soar-secret': INTAKE_SECRET })).body.runs[0] as { run: string; created: boolean; joined: boolean };
 
 it('a gate whose time runs out escalates the run with no request from anyone; the host is then free for a new incident', { timeout: 30_000 }, async () => {
   const { dir, config, fleet, file } = setup();
@@ -63,6 +63,33 @@ it('a gate whose time runs out escalates the run with no request from anyone; th
   // Kibana retrying the first alert later gets its own (finished) run, not a place in the new incident.
   expect(await intake(service, 'e1'.repeat(32))).toEqual({ alert: 'e1'.repeat(32), run: first.run, created: false, joined: false });
   expect(service.store.auditRecords(next.run).filter((record) => record.kind === 'alert.joined')).toEqual([]);
+});
+
+it('an alert about a second unit on a busy host gets its own run, held until the first ends; repeats join the run of their unit', { timeout: 30_000 }, async () => {
+  const { dir, config, fleet, file } = setup();
+  const service = await openService({ file, config, playbook: await gatedPlaybook(dir), hosts: fleet });
+  open.push(service);
+  const first = await intake(service, 'b1'.repeat(32));
+  const second = await intake(service, 'b2'.repeat(32), 'moneroocean_miner.service');
+  expect(second).toMatchObject({ created: true, joined: false });
+  expect(second.run).not.toBe(first.run);
+  expect(service.store.run(second.run)!.plan.target.unit).toBe('moneroocean_miner.service');
+  expect(await intake(service, 'b3'.repeat(32), 'moneroocean_miner.service')).toMatchObject({ run: second.run, joined: true });
+  expect(await intake(service, 'b4'.repeat(32))).toMatchObject({ run: first.run, joined: true });
+
+  // Approved, the second run still waits for the host's first incident to end.
+  const stepsStarted = (run: string) => service.store.auditRecords(run).filter((record) => record.kind === 'step.started').length;
+  const gate = (run: string) => service.store.approval(run, 'triage')!;
+  for (const analyst of ['alice', 'bob'] as const) {
+    const approved = await post(`${service.url}/api/runs/${second.run}/steps/triage/approve`, { reason: 'second miner', stepHash: gate(second.run).stepHash }, { authorization: `Bearer ${TOKENS[analyst]}` });
+    expect(approved.status).toBe(200);
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  expect(stepsStarted(second.run)).toBe(0);
+  const deny = await post(`${service.url}/api/runs/${first.run}/steps/triage/deny`, { reason: 'not ours', stepHash: gate(first.run).stepHash }, { authorization: `Bearer ${TOKENS.bob}` });
+  expect(deny.status).toBe(200);
+  await until('the second run acting on the host', () => stepsStarted(second.run) > 0);
+  expect(service.store.run(first.run)!.status).not.toBe('active');
 });
 
 it('runs decided while soar serve was down are taken up when it starts again', { timeout: 30_000 }, async () => {

@@ -44,12 +44,16 @@ export async function gatedPlaybook(dir: string): Promise<Playbook> {
 }
 
 /** A Kibana webhook body (context.alerts.asJSON) with one alert per [alert uuid, host] pair. */
-export function kibanaBody(alerts: Array<{ uuid: string; host: string }>): Record<string, unknown> {
+export function kibanaBody(alerts: Array<{ uuid: string; host: string; unit?: string }>): Record<string, unknown> {
   return webhookBody(
-    alerts.map(({ uuid, host }) => {
+    alerts.map(({ uuid, host, unit }) => {
       const source = sourceOf(exampleHit());
       setField(source, 'kibana.alert.uuid', uuid);
       setField(source, 'host.name', host);
+      if (unit !== undefined) {
+        setField(source, 'file.name', unit);
+        setField(source, 'file.path', `/etc/systemd/system/${unit}`);
+      }
       return source;
     }),
   );
