@@ -103,3 +103,12 @@ export function filesFrom(records: Records, label: string): FileFacts[] {
 export function isPackaged(file: FileFacts | undefined): boolean {
   return Boolean(file?.exists && file.package !== undefined && !file.packageModified);
 }
+
+/**
+ * The unit's programs whose path holds a newline (foreign_programs in prelude.sh): never hunted or
+ * moved by path, so they are named here for the analyst, escaped, to remove by hand.
+ */
+export function unnamablePrograms(records: Records): { unnamablePrograms?: string[] } {
+  const paths = records.all('unnamable');
+  return paths.length > 0 ? { unnamablePrograms: paths.map((path) => JSON.stringify(path)) } : {};
+}

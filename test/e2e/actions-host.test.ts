@@ -399,6 +399,42 @@ describe('a unit that runs its miner through a shell', () => {
   });
 });
 
+describe('a unit whose program is a link to a path holding a newline', () => {
+  const unit = 'xvf.service';
+  // Read line by line, the link's target would be /tmp/xvf and a bystander's /opt/app/server.
+  const hidden = '/tmp/xvf\n/opt/app/server';
+
+  it('kill and remove never take the path for others: the bystander it names keeps running and stays in place', async () => {
+    const host = hostName(2);
+    await inHost(host, ['sh', '-c', [
+      'mkdir -p /opt/app && cp /bin/sleep /opt/app/server',
+      "printf '[Service]\\nExecStart=/opt/app/server 100020\\n' >/etc/systemd/system/app-server.service",
+      'systemctl start app-server.service',
+      'target=$(printf "/tmp/xvf\\n/opt/app/server") && mkdir -p "${target%/*}" && cp /bin/sleep "$target" && ln -sfn "$target" /usr/local/bin/xvf-run',
+      `printf '[Service]\\nExecStart=/usr/local/bin/xvf-run 100021\\n[Install]\\nWantedBy=multi-user.target\\n' >/etc/systemd/system/${unit}`,
+      `systemctl enable --now --quiet ${unit}`,
+    ].join(' && ')]);
+    const bystander = (await unitState(host, 'app-server.service')).MainPID!;
+    const bystanderHash = await hashesInHost(host, ['/opt/app/server']);
+    await eventually('the unit to run its program', async () => ((await unitState(host, unit)).MainPID !== '0' ? true : undefined));
+    expect(await inHost(host, ['sh', '-c', `readlink /proc/${(await unitState(host, unit)).MainPID}/exe`])).toBe(hidden);
+    const response = new Response(host, { 'file.name': unit, 'file.path': `/etc/systemd/system/${unit}` });
+
+    const killed = await response.perform('kill');
+    expect((await lab.exec(host, ['kill', '-0', bystander])).exitCode, 'the bystander').toBe(0);
+    expect(await unitState(host, unit)).toMatchObject({ ActiveState: 'inactive', MainPID: '0' });
+    expect((killed.evidence as Record<string, any>).unnamablePrograms).toEqual([JSON.stringify(hidden)]);
+
+    const removed = await response.perform('remove');
+    expect(removed.summary).toContain(`LEFT IN PLACE, remove by hand (a newline in the path, which soar does not act on): ${JSON.stringify(hidden)}`);
+    expect((removed.evidence as Record<string, any>).moved.map((file: { from: string }) => file.from)).toEqual([`/etc/systemd/system/${unit}`]);
+    expect(await hashesInHost(host, ['/opt/app/server'])).toEqual(bystanderHash);
+    expect((await lab.exec(host, ['kill', '-0', bystander])).exitCode, 'the bystander').toBe(0);
+    expect(await unitState(host, unit)).toMatchObject({ LoadState: 'not-found' });
+    await inHost(host, ['sh', '-c', 'systemctl stop app-server.service; rm -rf /opt/app /etc/systemd/system/app-server.service /usr/local/bin/xvf-run "$(printf "/tmp/xvf\\n/")"']);
+  });
+});
+
 describe('kill with mask: true, then remove', () => {
   const unit = 'xvf.service';
   const unitFile = `/usr/local/lib/systemd/system/${unit}`;

@@ -148,7 +148,10 @@ LINES
 # foreign_programs: sets foreign from binaries (unit_programs first): the unit's programs that no
 # package owns, symlinks resolved as the kernel shows them in /proc/PID/exe, each followed by a
 # newline. Only these are hunted outside the unit's cgroup and quarantined: an ExecStart of /bin/sh
-# must never make every shell on the host a target.
+# must never make every shell on the host a target. A program whose resolved path holds a newline
+# (a link to "/tmp/x<newline>/opt/app/server") would read as other paths, a bystander's among
+# them: it is recorded as unnamable and never hunted or moved by path (its processes are the
+# unit's, and die with its cgroup).
 foreign_programs() {
   local binary resolved
   foreign=
@@ -163,6 +166,7 @@ ${binaries%"$nl"}
 LINES
   package_fetch
   for resolved; do
+    case $resolved in *"$nl"*) emit unnamable "$resolved"; continue ;; esac
     package_entry "$resolved"
     [ -n "$entry" ] || foreign=$foreign$resolved$nl
   done
