@@ -24,6 +24,8 @@ const OPEN_PORT = 8080;
 /** The outsider listens on both; the allow-list names only the first (the SIEM, say). */
 const ALLOWED_PORT = 9200;
 const OTHER_PORT = 9201;
+/** An IPv6 link between this machine and the infected host, beside the lab's IPv4 one. */
+const V6 = { machine: `fd5a:0:${LAB_ID}::1`, host: `fd5a:0:${LAB_ID}::2` };
 /** A network behind the first host (a container bridge, say), to show forwarding is dropped. */
 const BEHIND = { netns: `soar${LAB_ID}-behind`, hostSide: 'soarbehind0', address: `198.18.${LAB_ID}.254`, gateway: `198.18.${LAB_ID}.253`, prefix: `198.18.${LAB_ID}.252/30` };
 
@@ -34,6 +36,7 @@ let infected: LabHost;
 let spare: LabHost;
 const fleets: SshFleet[] = [];
 let outsiderListener: ReturnType<typeof execa> | undefined;
+let machineListener: ReturnType<typeof execa> | undefined;
 const measured: Record<string, number> = {};
 
 beforeAll(async () => {
@@ -46,8 +49,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await Promise.all(fleets.map((fleet) => fleet.close()));
-  outsiderListener?.kill();
-  await outsiderListener?.catch(() => undefined);
+  for (const listener of [outsiderListener, machineListener]) {
+    listener?.kill();
+    await listener?.catch(() => undefined);
+  }
   await execa('ip', ['netns', 'delete', BEHIND.netns], { reject: false });
   console.info('isolation measurements (ms):', JSON.stringify(measured));
   await lab?.down();
@@ -117,9 +122,11 @@ async function openSsh(host: LabHost, command = 'hostname') {
 }
 
 /** Whether a NEW TCP connection from a namespace reaches address:port within 3 s. */
-async function tcpConnects(netns: string, address: string, port: number): Promise<boolean> {
-  const attempt = await execa('nsenter', [`--net=/run/netns/${netns}`, 'timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${address}/${port}`], { reject: false });
-  return attempt.exitCode === 0;
+/** Whether a NEW TCP connection from the namespace (or this machine) reaches address:port within 3 s. */
+async function tcpConnects(netns: string | undefined, address: string, port: number): Promise<boolean> {
+  const connect = ['timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${address}/${port}`];
+  const [program, ...args] = netns === undefined ? connect : ['nsenter', `--net=/run/netns/${netns}`, ...connect];
+  return (await execa(program!, args, { reject: false })).exitCode === 0;
 }
 
 
@@ -133,11 +140,12 @@ async function hostConnects(host: LabHost, address: string, port: number): Promi
   return (await lab.exec(host.name, ['timeout', '3', 'bash', '-c', `exec 3<>/dev/tcp/${address}/${port}`])).exitCode === 0;
 }
 
-/** A listener on every port given as an argument, accepting and closing connections. */
+/** A listener on the address given first and every port after it, accepting and closing connections. */
 const LISTENER = `import selectors, socket, sys
 selector = selectors.DefaultSelector()
-for port in sys.argv[1:]:
-    server = socket.create_server(("0.0.0.0", int(port)), reuse_port=True)
+address = sys.argv[1]
+for port in sys.argv[2:]:
+    server = socket.create_server((address, int(port)), family=socket.AF_INET6 if ":" in address else socket.AF_INET, reuse_port=True)
     selector.register(server, selectors.EVENT_READ)
 while True:
     for key, _ in selector.select():
@@ -186,7 +194,10 @@ while True: s.accept()[0].close()"`);
     await execa('ip', ['-n', BEHIND.netns, 'route', 'add', 'default', 'via', BEHIND.gateway]);
     await execa('nsenter', [`--net=/run/netns/${infected.netns}`, 'sysctl', '-qw', 'net.ipv4.ip_forward=1']);
     await execa('ip', ['route', 'replace', BEHIND.prefix, 'via', infected.address]);
-    outsiderListener = execa('nsenter', [`--net=/run/netns/${lab.outsider.netns}`, 'python3', '-c', LISTENER, String(ALLOWED_PORT), String(OTHER_PORT)], { stdin: 'ignore' });
+    outsiderListener = execa('nsenter', [`--net=/run/netns/${lab.outsider.netns}`, 'python3', '-c', LISTENER, '0.0.0.0', String(ALLOWED_PORT), String(OTHER_PORT)], { stdin: 'ignore' });
+    await execa('ip', ['address', 'add', `${V6.machine}/64`, 'dev', `soar${LAB_ID}h${infected.index}`, 'nodad']);
+    await execa('ip', ['-n', infected.netns, 'address', 'add', `${V6.host}/64`, 'dev', 'eth0', 'nodad']);
+    machineListener = execa('python3', ['-c', LISTENER, V6.machine, String(OTHER_PORT)], { stdin: 'ignore' });
 
     // Every path the isolation must close is open before it: none of the checks below can pass vacuously.
     expect(await tcpConnects(lab.outsider.netns, infected.address, 22)).toBe(true);
@@ -194,6 +205,8 @@ while True: s.accept()[0].close()"`);
     expect(await tcpConnects(BEHIND.netns, lab.pool.address, lab.pool.ports[1]!)).toBe(true);
     expect(await eventually('the outsider listener', async () => ((await hostConnects(infected, lab.outsider.address, ALLOWED_PORT)) ? true : undefined))).toBe(true);
     expect(await hostConnects(infected, lab.outsider.address, OTHER_PORT)).toBe(true);
+    expect(await tcpConnects(undefined, V6.host, 22)).toBe(true);
+    expect(await eventually('the machine listener', async () => ((await hostConnects(infected, V6.machine, OTHER_PORT)) ? true : undefined))).toBe(true);
     const opens = (await poolEventsOf(infected)).filter((event) => event.event === 'open');
     minerPeer = opens.at(-1)!.peer;
     expect((await poolEventsOf(infected)).filter((event) => event.peer === minerPeer).map((event) => event.event)).toEqual(['open']);
@@ -241,6 +254,11 @@ while True: s.accept()[0].close()"`);
     expect(await tcpConnects(BEHIND.netns, lab.pool.address, lab.pool.ports[1]!)).toBe(false);
     // The listener is still there: it is the network that refuses.
     expect(await inHost(infected, `ss -Htln sport = :${OPEN_PORT}`)).toContain(`:${OPEN_PORT}`);
+  });
+
+  it('closes IPv6 as it closes IPv4: no new connection in, to sshd, and none out', async () => {
+    expect(await tcpConnects(undefined, V6.host, 22)).toBe(false);
+    expect(await hostConnects(infected, V6.machine, OTHER_PORT)).toBe(false);
   });
 
   it('lets the host reach its allow-list and nothing else', async () => {
@@ -295,6 +313,7 @@ while True: s.accept()[0].close()"`);
     expect(await soarTables(infected)).toEqual([]);
     expect(await revertTimers(infected)).toBe('');
     expect(await tcpConnects(lab.outsider.netns, infected.address, 22)).toBe(true);
+    expect(await tcpConnects(undefined, V6.host, 22)).toBe(true);
     await eventually('the miner to reach the pool again', async () =>
       (await poolEventsOf(infected)).some((event) => event.event === 'open' && event.t >= releasedAt) ? true : undefined, 15_000);
 
