@@ -81,10 +81,16 @@ export class RunLeases {
     this.#store.dropLease(run, this.#owner);
   }
 
+  /** Extends the lease only while the store still names this runtime its holder: one taken over is never taken back unseen. */
   #renew(run: string): void {
     try {
+      const renewed = this.#store.transaction(() => {
+        if (this.#store.leaseHolder(run)?.owner !== this.#owner) return false;
+        this.#store.takeLease(this.#lease(run), () => false);
+        return true;
+      });
       // Taken over (this process stalled past the lease): it is no longer held here.
-      if (this.#store.takeLease(this.#lease(run), (lapsed) => lapsedBecause(lapsed) !== undefined)) this.#stopRenewing(run);
+      if (!renewed) this.#stopRenewing(run);
     } catch {
       // A store busy past its timeout: the next renewal comes well before the lease ends.
     }

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, expect, it } from 'vitest';
+import { beforeEach, expect, it, vi } from 'vitest';
 import { ACTIONS } from '../../../src/actions/registry.js';
 import { parseAlerts } from '../../../src/alert/intake.js';
 import { recordDecision } from '../../../src/approvals/decide.js';
@@ -151,6 +151,25 @@ it('a process that stalled past its lease writes nothing more about the run once
   expect(other.store.openIntents(run)).toMatchObject([{ state: 'started', intent: { type: 'runStep' } }]);
   expect(stalled.claim(run)).toMatchObject({ pid: process.pid, owner: other.store.leaseHolder(run)!.owner });
   other.letGo(run);
+});
+
+it('a lease taken over is never taken back by its old holder\'s renewal', () => {
+  vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+  try {
+    const stalled = runtimeOn(noHosts);
+    const other = runtimeOn(noHosts);
+    const run = approvedRun(stalled, 'e5');
+    expect(stalled.claim(run)).toBeUndefined();
+    const held = stalled.store.leaseHolder(run)!;
+    stalled.store.takeLease({ ...held, expiresAt: Date.now() - 1 }, () => false);
+    expect(other.claim(run)).toBeUndefined();
+    other.letGo(run);
+    // The stalled process wakes up and its renewal falls due: the run is nobody's, and stays so.
+    vi.advanceTimersByTime(LEASE_MS);
+    expect(stalled.store.leaseHolder(run)).toBeUndefined();
+  } finally {
+    vi.useRealTimers();
+  }
 });
 
 const takeovers = (runtime: Runtime, run: string) =>
