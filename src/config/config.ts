@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import * as z from 'zod';
 import { SoarError } from '../errors.js';
-import { INDEX_NAME, KIBANA_SPACE } from '../kibana/grammar.js';
+import { CLOSE_REASONS, INDEX_NAME, KIBANA_SPACE } from '../kibana/grammar.js';
 import { parseWithSchema, readLocatedYaml } from '../yaml/located.js';
 import { HOST_NAME, SYSTEMD_UNIT_NAME, SHA256_HEX, ipFamily, isIpAddress, isNormalAbsolutePath } from '../grammar.js';
 
@@ -115,6 +115,8 @@ const configSchema = z
             auth: secretRef,
             /** The alerts index for the case's alert attachment; default: the alert's own index. */
             alert_index: z.string().regex(INDEX_NAME, 'an Elasticsearch index name').optional(),
+            /** Kibana 9.2+: the reason given when a contained run closes its alert (kibana.alert.workflow_reason); default: none. */
+            close_reason: z.enum(CLOSE_REASONS).optional(),
           })
           .optional(),
       })

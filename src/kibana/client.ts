@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { KibanaRefusedError, KibanaReplyError, KibanaUnavailableError } from './errors.js';
-import { SAVED_OBJECT_ID } from './grammar.js';
+import { SAVED_OBJECT_ID, type CloseReason } from './grammar.js';
 
 export type AlertStatus = 'open' | 'acknowledged' | 'in-progress' | 'closed';
 
@@ -116,9 +116,10 @@ export class KibanaClient {
     return this.#comment(caseId, { type: 'user', comment, owner: OWNER });
   }
 
-  /** Sets detection alerts' status; Kibana answers with an update-by-query result. */
-  async setAlertStatus(alertIds: readonly string[], status: AlertStatus): Promise<{ updated: number }> {
-    const reply = (await this.#send('POST', '/api/detection_engine/signals/status', { signal_ids: alertIds, status }, () => true)) as { updated?: unknown };
+  /** Sets detection alerts' status (a reason goes only with closed); Kibana answers with an update-by-query result. */
+  async setAlertStatus(alertIds: readonly string[], status: AlertStatus, closeReason?: CloseReason): Promise<{ updated: number }> {
+    const body = { signal_ids: alertIds, status, ...(status === 'closed' && closeReason ? { reason: closeReason } : {}) };
+    const reply = (await this.#send('POST', '/api/detection_engine/signals/status', body, () => true)) as { updated?: unknown };
     return { updated: typeof reply.updated === 'number' ? reply.updated : 0 };
   }
 

@@ -109,7 +109,7 @@ export async function deliverToKibana(request: KibanaRequest, delivery: KibanaDe
       break;
     }
     case 'status': {
-      const { updated } = await client.setAlertStatus([soc.alert.id], alertStatusAfter(soc));
+      const { updated } = await client.setAlertStatus([soc.alert.id], alertStatusAfter(soc), kibana.close_reason);
       outcome = { request, updated };
       break;
     }

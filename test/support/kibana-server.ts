@@ -25,6 +25,7 @@ export interface StatusUpdate {
   space: string;
   signal_ids: string[];
   status: string;
+  reason?: string;
 }
 
 export interface SeenRequest {
@@ -51,6 +52,8 @@ const MAX_TITLE = 160;
 const MAX_TEXT = 30_000;
 const MAX_TAG = 256;
 const STATUSES = ['open', 'acknowledged', 'in-progress', 'closed'];
+/** Kibana 9.2's predefined reasons for closing alerts (its own list, not soar's). */
+const CLOSE_REASONS = ['false_positive', 'duplicate', 'true_positive', 'benign_positive', 'automated_closure', 'other'];
 
 class Refusal extends Error {
   constructor(
@@ -149,7 +152,12 @@ export async function startFakeKibana(options: { authorization: string }): Promi
     exactKeys('', body, ['status', 'signal_ids'], ['conflicts', 'reason']);
     if (typeof body.status !== 'string' || !STATUSES.includes(body.status)) throw new Refusal(400, `[request body.status]: expected one of ${STATUSES.join(', ')}`);
     if (!Array.isArray(body.signal_ids) || body.signal_ids.length === 0 || !body.signal_ids.every((id) => typeof id === 'string' && id !== '')) throw new Refusal(400, '[request body.signal_ids]: expected a non-empty array of strings');
-    statusUpdates.push({ space, signal_ids: body.signal_ids as string[], status: body.status });
+    // Kibana 9.2+: a reason only closes; with another status it is not part of the request and is dropped.
+    if (body.reason !== undefined && body.status === 'closed' && !CLOSE_REASONS.includes(body.reason as string)) {
+      throw new Refusal(400, `[request body.reason]: expected one of ${CLOSE_REASONS.join(', ')}`);
+    }
+    const reason = body.status === 'closed' && typeof body.reason === 'string' ? { reason: body.reason } : {};
+    statusUpdates.push({ space, signal_ids: body.signal_ids as string[], status: body.status, ...reason });
     return { took: 3, timed_out: false, total: body.signal_ids.length, updated: body.signal_ids.length, deleted: 0, batches: 1, version_conflicts: 0, noops: 0, retries: { bulk: 0, search: 0 }, throttled_millis: 0, requests_per_second: -1, throttled_until_millis: 0, failures: [] };
   };
 

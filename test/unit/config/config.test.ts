@@ -63,6 +63,7 @@ describe('config', () => {
     ['a bad management prefix', VALID.replace('2001:db8::/64', '2001:db8::/129'), 13, 28, 'isolation.management[1]'],
     ['an unknown key', VALID.replace('    port: 2222', '    prot: 2222'), 9, 5, 'hosts.db-01.prot'],
     ['a bad duration', VALID.replace('revert_after: 90s', 'revert_after: soon'), 16, 17, 'isolation.revert_after'],
+    ['a close reason Kibana does not know', VALID.replace('escalation:\n', 'escalation:\n  kibana: { url: "https://kibana.example", auth: { env: K }, close_reason: miner_removed }\n'), 20, 76, 'escalation.kibana.close_reason'],
   ])('refuses %s with file:line:column and the path', async (_name, text, line, column, path) => {
     const file = await configFile(text);
     const error = await loadConfig(file).catch((caught: unknown) => caught);

@@ -6,6 +6,7 @@ import { defaultConfig } from '../../../src/config/config.js';
 import { buildCase, type SocCase } from '../../../src/escalation/case.js';
 import { alertAttachment, alertStatusAfter, caseBody, fenced, timelineComment } from '../../../src/kibana/case-body.js';
 import { KibanaClient } from '../../../src/kibana/client.js';
+import { deliverToKibana } from '../../../src/kibana/escalation.js';
 import { buildPlan } from '../../../src/plan/plan.js';
 import { loadPlaybook } from '../../../src/playbook/load.js';
 import { exampleHit } from '../alert/example.js';
@@ -55,6 +56,19 @@ describe('what soar puts in a Kibana case', () => {
     expect(caseBody(soc).tags).toEqual(['soar', 'mining-service', 'malicious', `soar-${soc.runId}`]);
     expect(alertStatusAfter(soc)).toBe('closed');
     expect(alertStatusAfter(await socCase(undefined, true))).toBe('acknowledged');
+  });
+
+  it('closes a contained run\'s alert with the configured reason; an escalated one is acknowledged, with none', async () => {
+    process.env.SOAR_TEST_CASE_AUTH = AUTH;
+    const kibanaConfig = { url: kibana.url, auth: { env: 'SOAR_TEST_CASE_AUTH' }, close_reason: 'true_positive' as const };
+    for (const escalated of [false, true]) {
+      const delivery = { config: defaultConfig(), kibana: kibanaConfig, soc: await socCase(undefined, escalated), records: [], timeoutMs: 5_000, observe: () => {}, acknowledge: () => {} };
+      await deliverToKibana('status', delivery);
+    }
+    expect(kibana.statusUpdates.map(({ status, reason }) => ({ status, reason }))).toEqual([
+      { status: 'closed', reason: 'true_positive' },
+      { status: 'acknowledged', reason: undefined },
+    ]);
   });
 
   it('a timeline longer than Kibana allows is cut at a line and says where the rest is; Kibana accepts it', async () => {

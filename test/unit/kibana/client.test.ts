@@ -39,6 +39,7 @@ describe('the fake Kibana enforces the contract (bad requests are refused)', () 
     ['an empty description', '/api/cases', { ...GOOD_CASE, description: ' ' }, {}, 400, /empty/],
     ['a status without ids', '/api/detection_engine/signals/status', { status: 'closed', signal_ids: [] }, {}, 400, /signal_ids/],
     ['an unknown status', '/api/detection_engine/signals/status', { status: 'resolved', signal_ids: [ALERT] }, {}, 400, /status/],
+    ['an unknown close reason', '/api/detection_engine/signals/status', { status: 'closed', reason: 'miner_removed', signal_ids: [ALERT] }, {}, 400, /reason/],
     ['a comment on a case that does not exist', '/api/cases/nope/comments', { type: 'user', comment: 'c', owner: 'securitySolution' }, {}, 404, /not found/],
     ['an unknown path', '/api/case', GOOD_CASE, {}, 404, /Not Found/],
   ])('%s', async (_what, path, body, headers: Record<string, string | undefined>, status, message) => {
@@ -62,6 +63,21 @@ describe('the fake Kibana enforces the contract (bad requests are refused)', () 
 });
 
 describe('KibanaClient', () => {
+  it('gives a close reason when it closes an alert, and never with another status', async () => {
+    const kb = client();
+    await kb.setAlertStatus([ALERT], 'closed', 'true_positive');
+    await kb.setAlertStatus([ALERT], 'acknowledged', 'true_positive');
+    await kb.setAlertStatus([ALERT], 'closed');
+    expect(kibana.statusUpdates).toEqual([
+      { space: 'default', signal_ids: [ALERT], status: 'closed', reason: 'true_positive' },
+      { space: 'default', signal_ids: [ALERT], status: 'acknowledged' },
+      { space: 'default', signal_ids: [ALERT], status: 'closed' },
+    ]);
+    // What was sent, as the audit trail records it.
+    const sent = exchanges.flatMap((exchange) => (exchange.phase === 'sending' ? [exchange.body as { reason?: string }] : []));
+    expect(sent.map((body) => body.reason)).toEqual(['true_positive', undefined, undefined]);
+  });
+
   it('opens a case, attaches the alert, comments and sets the status with every required field', async () => {
     const kb = client();
     const opened = await kb.createCase({ title: 'c3pool_miner.service on web-01', description: 'what happened', tags: ['soar', 'mining-service', 'malicious'] });
