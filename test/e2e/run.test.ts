@@ -1,4 +1,7 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { execa } from 'execa';
+import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLab, type Lab, type LabHost, type MinerUnit } from '../lab/lab.js';
 import { onHost, soar, startWebhook, tcpConnects, writeAlert, writeAlerts, writeSoarConfig, type Webhook } from './support.js';
@@ -54,7 +57,7 @@ const FULL_RUNS = [
 /** The records of a run, in the order the store's trail holds them. */
 const trailOf = async (runId: string) => {
   const exported = await soar(['audit', 'export', runId, '--format', 'json', '--store', `${lab.dir}/soar.db`, '--config', config]);
-  return (JSON.parse(exported.stdout) as { records: Array<{ seq: number; kind: string }> }).records;
+  return (JSON.parse(exported.stdout) as { records: Array<{ seq: number; kind: string; data: Record<string, unknown> }> }).records;
 };
 
 describe('one soar run given alerts for two infected hosts', () => {
@@ -183,6 +186,36 @@ describe('two soar run processes given the same alert', () => {
     const started = (await trailOf(first!.runId)).filter((record) => record.kind === 'step.started');
     expect(started).toHaveLength(6);
     expect(await onHost(lab, target.name, 'systemctl show -p LoadState --value c3pool_miner.service')).toBe('not-found\n');
+    // The next test needs the host reachable from everywhere again.
+    await onHost(lab, target.name, 'nft delete table inet soar_isolation');
+  });
+});
+
+describe('a host soar reaches as a user who is not root', () => {
+  it('runs every step through sudo -n, and isolation still keeps that user\'s management SSH', async () => {
+    const target = host(2);
+    await lab.infect(target.name, 'c3pool_miner.service', { staging: true });
+    const inventory = parse(await readFile(config, 'utf8')) as { hosts: Record<string, { user: string }> };
+    inventory.hosts[target.name]!.user = 'responder';
+    const sudoConfig = join(lab.dir, 'soar-sudo.yaml');
+    await writeFile(sudoConfig, stringify(inventory));
+    const alert = await writeAlert(lab, target.name, { 'file.name': 'c3pool_miner.service' });
+    const since = (await onHost(lab, target.name, 'date +%s')).trim();
+    const run = await soar(['run', '--json', '--alert', alert, '--config', sudoConfig, '--approve-as', 'demo-analyst', '--reason', 'e2e: sudo', '--store', `${lab.dir}/soar.db`], ENV);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const [report] = JSON.parse(run.stdout) as Report[];
+    expect(report!.outcomes).toMatchObject({ triage: 'malicious', isolate: 'isolated', kill: 'killed', remove: 'quarantined' });
+    // sudo drops SSH_CONNECTION: isolate found the session from its sshd's socket, and the user's SSH still works.
+    expect(report!.results.isolate!.evidence).toMatchObject({ managementSource: 'sshd_socket', sshPort: 22 });
+    expect(await onHost(lab, target.name, 'systemctl show -p LoadState --value c3pool_miner.service')).toBe('not-found\n');
+    // The host's own logs: soar logged in as responder only, and each command it sent ran through sudo.
+    const sent = (await trailOf(report!.runId)).filter((record) => record.kind === 'command.sent');
+    const journal = await onHost(lab, target.name, `journalctl -q --no-pager --since @${since} _COMM=sshd _COMM=sudo`);
+    expect(journal).toMatch(/Accepted publickey for responder /);
+    expect(journal).not.toMatch(/Accepted publickey for root /);
+    expect(journal.match(/responder : .*USER=root ; COMMAND=\/usr\/bin\/timeout /g)).toHaveLength(sent.length);
+    const login = await execa('ssh', ['-o', 'BatchMode=yes', '-o', `UserKnownHostsFile=${lab.knownHostsPath}`, '-i', lab.identityFile, `responder@${target.address}`, 'id -un; sudo -n id -u'], { reject: false });
+    expect(login.stdout).toBe('responder\n0');
     // The next test needs the host reachable from everywhere again.
     await onHost(lab, target.name, 'nft delete table inet soar_isolation');
   });

@@ -14,6 +14,7 @@ prepare_host() {
   ssh-keygen -q -t ed25519 -N '' -C "root@$(host_name "$i")" -f "$merged/etc/ssh/ssh_host_ed25519_key"
   { od -An -N16 -tx1 /dev/urandom | tr -d ' \n'; echo; } >"$merged/etc/machine-id"
   install -m 600 "$LAB_DIR/id_ed25519.pub" "$merged/root/.ssh/authorized_keys"
+  install -m 600 -o "$(stat -c %u "$merged/home/responder/.ssh")" -g "$(stat -c %g "$merged/home/responder/.ssh")" "$LAB_DIR/id_ed25519.pub" "$merged/home/responder/.ssh/authorized_keys"
 }
 
 # Host i's known_hosts line: reachable by name or address, with exactly its own key.

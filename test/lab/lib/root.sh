@@ -1,8 +1,9 @@
 # The recipe of the lab hosts' Debian root, and its cache. Any change to this file rebuilds the root.
 
 ROOT_SUITE=bookworm
-# cron: the installers' crontab trace is read by a real cron; e2fsprogs: chattr; python3-minimal: Ansible.
-ROOT_PACKAGES=systemd,systemd-sysv,dbus,openssh-server,procps,nftables,iproute2,yara,python3-minimal,e2fsprogs,cron
+# cron: the installers' crontab trace is read by a real cron; e2fsprogs: chattr; python3-minimal: Ansible;
+# sudo: soar reaching a host as a user who is not root.
+ROOT_PACKAGES=systemd,systemd-sysv,dbus,openssh-server,procps,nftables,iproute2,yara,python3-minimal,e2fsprogs,cron,sudo
 
 root_cache_path() { echo "$CACHE_DIR/root-$(sha256sum "$LAB_LIB/root.sh" | cut -c1-16)"; }
 
@@ -67,6 +68,12 @@ EOF
   chroot "$root" systemctl enable ssh.service cron.service >/dev/null 2>&1
   # A second login with no authorized key, for "wrong user is refused" tests.
   chroot "$root" useradd --create-home --shell /bin/bash analyst
+  # A login that is not root and may run anything as root through sudo without a password (sudo -n),
+  # as fleets that forbid root logins set soar up; `up` gives it the lab's client key.
+  chroot "$root" useradd --create-home --shell /bin/bash responder
+  install -d -m 700 -o "$(chroot "$root" id -u responder)" -g "$(chroot "$root" id -g responder)" "$root/home/responder/.ssh"
+  echo 'responder ALL=(root) NOPASSWD: ALL' >"$root/etc/sudoers.d/soar-responder"
+  chmod 440 "$root/etc/sudoers.d/soar-responder"
   install -d -m 700 "$root/root/.ssh"
   # Each host gets its own machine id at `up` (dbus falls back to it); the host name comes from nspawn -M.
   : >"$root/etc/machine-id"
