@@ -499,3 +499,44 @@ describe('remove-unit before kill-process', () => {
     expect(await unitState(host, 'c3pool_miner.service')).toMatchObject({ ActiveState: 'active', LoadState: 'loaded' });
   });
 });
+
+describe('a host whose package manager is rpm', () => {
+  const unit = 'aliyun.service';
+  const program = '/usr/local/aliyun/aliyun-service';
+  /** A tiny rpm that ships the unit and its program (a copy of sleep), built and installed on the host itself. */
+  const SPEC = [
+    'Name: soar-test-agent', 'Version: 1.0', 'Release: 1', 'Summary: a harmless agent whose unit carries a miner name', 'License: none', 'BuildArch: noarch', 'AutoReqProv: no',
+    '%define _binaries_in_noarch_packages_terminate_build 0', '%define __os_install_post %{nil}', '%define debug_package %{nil}',
+    '%description', 'A harmless agent.',
+    '%install', 'mkdir -p %{buildroot}/usr/lib/systemd/system %{buildroot}/usr/local/aliyun', `cp /bin/sleep %{buildroot}${program}`,
+    `printf '[Service]\\nExecStart=${program} infinity\\n[Install]\\nWantedBy=multi-user.target\\n' >%{buildroot}/usr/lib/systemd/system/${unit}`,
+    '%files', `/usr/lib/systemd/system/${unit}`, program,
+  ].join('\n');
+
+  it('asks rpm who ships the unit and its program: a false positive, until the program no longer matches its package', async () => {
+    const host = hostName(0);
+    await inHost(host, ['sh', '-c', [
+      'mkdir -p /root/rpmbuild/SPECS && printf "%s\\n" "$1" >/root/rpmbuild/SPECS/agent.spec',
+      'rpmbuild -bb --quiet /root/rpmbuild/SPECS/agent.spec 2>/dev/null',
+      'rpm -i --force-debian --nodeps /root/rpmbuild/RPMS/noarch/soar-test-agent-1.0-1.noarch.rpm',
+      `systemctl enable --now --quiet ${unit}`,
+      // dpkg gone: to soar this is an rpm-based host.
+      'mv /usr/bin/dpkg-query /usr/bin/dpkg-query.hidden && mv /usr/bin/dpkg /usr/bin/dpkg.hidden',
+    ].join(' && '), 'sh', SPEC]);
+    try {
+      const response = new Response(host, { 'file.name': unit, 'file.path': `/usr/lib/systemd/system/${unit}` });
+      const result = await response.perform('triage');
+      expect(result.outcome).toBe('false_positive');
+      expect(result.summary).toMatch(new RegExp(`/lib/systemd/system/${unit.replace('.', '\\.')} ships unmodified in package soar-test-agent`));
+      expect(result.summary).toContain(`${program} ships unmodified in package soar-test-agent`);
+
+      // The program changed on disk: rpm -V says so, and it is no longer the package's.
+      await inHost(host, ['sh', '-c', `systemctl stop ${unit} && echo patched >>${program} && systemctl start ${unit}`]);
+      const changed = await new Response(host, { 'file.name': unit, 'file.path': `/usr/lib/systemd/system/${unit}` }).perform('triage');
+      expect(changed.outcome).not.toBe('false_positive');
+      expect((changed.evidence as Record<string, any>).binaries).toEqual([expect.objectContaining({ path: program, package: 'soar-test-agent', packageModified: true })]);
+    } finally {
+      await inHost(host, ['sh', '-c', `mv /usr/bin/dpkg-query.hidden /usr/bin/dpkg-query && mv /usr/bin/dpkg.hidden /usr/bin/dpkg && systemctl disable --now --quiet ${unit} && rpm -e --force-debian --nodeps soar-test-agent`]);
+    }
+  });
+});

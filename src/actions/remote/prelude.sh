@@ -267,10 +267,16 @@ LINES
 }
 package_owner() { package_entry "$1"; owner=${entry%% *}; }
 
-# package_modified PACKAGE PATH: the package's checksum of PATH no longer matches the file.
+# package_modified PACKAGE PATH: the package's checksum of PATH no longer matches the file. Both
+# tools print the flags, a file-type column and the path ("??5??????   /usr/bin/x" from dpkg,
+# "S.5......    /usr/bin/x" from rpm: one space more), so the path is what follows the first /.
 package_modified() {
-  if command -v dpkg >/dev/null 2>&1; then dpkg --verify -- "$1"; else rpm -V -- "$1"; fi 2>/dev/null |
-    grep '^..5' | cut -c13- | grep -Fxq -- "$2"
+  package_tool
+  case $PKG_TOOL in
+    dpkg) dpkg --verify -- "$1" ;;
+    rpm) rpm -V -- "$1" ;;
+    *) ;;
+  esac 2>/dev/null | grep '^..5' | sed 's|^[^/]*||' | grep -Fxq -- "$2"
 }
 
 # cgroup_pids CGROUP: appends every PID in a cgroup and the cgroups below it, one a line, to found,

@@ -2,8 +2,8 @@
 
 ROOT_SUITE=bookworm
 # cron: the installers' crontab trace is read by a real cron; e2fsprogs: chattr; python3-minimal: Ansible;
-# sudo: soar reaching a host as a user who is not root.
-ROOT_PACKAGES=systemd,systemd-sysv,dbus,openssh-server,procps,nftables,iproute2,yara,python3-minimal,e2fsprogs,cron,sudo
+# sudo: soar reaching a host as a user who is not root; rpm: the package lookups of rpm-based hosts.
+ROOT_PACKAGES=systemd,systemd-sysv,dbus,openssh-server,procps,nftables,iproute2,yara,python3-minimal,e2fsprogs,cron,sudo,rpm
 
 root_cache_path() { echo "$CACHE_DIR/root-$(sha256sum "$LAB_LIB/root.sh" | cut -c1-16)"; }
 
