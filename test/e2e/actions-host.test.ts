@@ -333,6 +333,12 @@ describe('a unit with a miner\'s name that a package ships', () => {
     expect(result.summary).toContain('program in /root/.cache/kworker');
     expect((result.evidence as Record<string, any>).dropins).toEqual([expect.objectContaining({ path: `/etc/systemd/system/${unit}.d/override.conf`, package: undefined })]);
   });
+
+  it('sees the package\'s unit file edited on disk as no longer the package\'s (dpkg --verify)', async () => {
+    await inHost(host, ['sh', '-c', `echo '# edited' >>${unitFile}`]);
+    const result = await new Response(host, { 'file.name': unit, 'file.path': unitFile }).perform('triage');
+    expect((result.evidence as Record<string, any>).fragment).toMatchObject({ path: unitFile, package: 'soar-test-agent', packageModified: true });
+  });
 });
 
 describe('a unit file an installer left directly in a .wants directory', () => {
