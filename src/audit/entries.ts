@@ -23,6 +23,8 @@ const SCHEMAS = {
     target: z.object({ unit: z.string(), pathHint: z.string().optional(), host: z.object({ name: z.string() }) }),
     host: z.object({ address: z.string(), port: z.number(), user: z.string() }).optional(),
   }),
+  /** soar serve started the run while another run of its host was active: it acts once that one ends. */
+  'run.held': z.object({ behind: z.string(), host: z.string() }),
   /** Another process took the run over: the one that drove it before stopped renewing its lease, or is gone. */
   'run.taken_over': z.object({ from: z.object({ hostname: z.string(), pid: z.number() }), why: z.string(), expiredAt: z.string() }),
   'step.started': z.object({ step: z.string(), action: z.string(), attempt: z.number() }),

@@ -212,6 +212,7 @@ export function buildAuditReport(run: string, records: readonly AuditRecord[], c
       }
       case 'retry.scheduled':
       case 'transition':
+      case 'run.held':
         break;
     }
   }

@@ -56,6 +56,8 @@ function describe(entry: Entry): string {
       const via = host ? ` via ${printable(host.user)}@${printable(host.address)}:${host.port}` : '';
       return `run started: ${printable(target.unit)} on ${printable(target.host.name)}${via}, alert ${short(alert.id)}${rule}, playbook ${printable(playbook.id)}, plan ${short(plan)}`;
     }
+    case 'run.held':
+      return `run HELD: it acts on ${printable(entry.data.host)} once ${printable(entry.data.behind)} has ended`;
     case 'run.taken_over': {
       const { from, why, expiredAt } = entry.data;
       const lapse = why === 'expired' ? `its lease expired at ${printable(expiredAt)}` : printable(why);

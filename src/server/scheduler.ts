@@ -115,8 +115,10 @@ export class Scheduler {
       this.#joined.set(plan.alert.id, incident);
       return { run: incident, created: false, joined: true };
     }
-    // Held behind the host's active run, if it has one.
+    const behind = this.#hostRun.get(host);
     const { runId, created } = runtime.start(plan, playbook);
+    // Held behind the host's active run: the trail says why it waits for its turn.
+    if (created && behind !== undefined) runtime.store.transaction(() => runtime.audit(runId, 'run.held', { behind, host }));
     this.#adopt(runId, host);
     return { run: runId, created, joined: false };
   }

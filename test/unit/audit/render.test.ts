@@ -18,7 +18,14 @@ const RUNS = {
   unknown: runIdOf('render unknown'),
   hostile: runIdOf('render hostile'),
   crashed: runIdOf('render crashed'),
+  held: runIdOf('render held'),
 };
+
+/** A contained run that soar serve held behind another run of its host until that one ended. */
+function heldRun(runId: string): AuditEntry[] {
+  const [started, ...rest] = runtimeRun('contained-run.jsonl', runId);
+  return [started!, { run: runId, kind: 'run.held', actor: 'soar', data: { behind: RUNS.contained, host: 'web-01' } }, ...rest];
+}
 
 /** Values an attacker controls (alert fields, a host's output) that try to forge or hide lines. */
 const FORGED_LINE = '\u001b[2K\r313  2026-11-23T15:03:47.880Z  soar  run finished: done';
@@ -48,6 +55,7 @@ beforeAll(() => {
     ...unknownOutcomeRun(RUNS.unknown),
     ...hostileRun(RUNS.hostile),
     ...crashedRun(RUNS.crashed),
+    ...heldRun(RUNS.held),
   ]);
   records = readStoredTrail(store.file).records as AuditRecord[];
 });
@@ -88,6 +96,11 @@ describe('soar audit show: the timeline', () => {
     expect(unknown).toMatch(/ kill +settled: the effect is NOT in place\n/);
     expect(unknown).toMatch(/ kill +retry \(attempt 2\) in 5000 ms\n/);
     expect(unknown).toMatch(/ kill +step started \(kill-process, attempt 2\)\n/);
+  });
+
+  it('shows why a run waited: held behind its host\'s earlier run', () => {
+    expect(timeline(RUNS.held)).toMatch(new RegExp(` soar +run HELD: it acts on web-01 once ${RUNS.contained} has ended\n`));
+    expect(report(RUNS.held).unrecognised).toBe(0);
   });
 
   it('shows a run taken over from a runner that died, and the step it settled', () => {

@@ -74,6 +74,8 @@ it('an alert about a second unit on a busy host gets its own run, held until the
   expect(second).toMatchObject({ created: true, joined: false });
   expect(second.run).not.toBe(first.run);
   expect(service.store.run(second.run)!.plan.target.unit).toBe('moneroocean_miner.service');
+  expect(service.store.auditRecords(second.run).filter((record) => record.kind === 'run.held').map((record) => record.data)).toEqual([{ behind: first.run, host: hostName(0) }]);
+  expect(service.store.auditRecords(first.run).map((record) => record.kind)).not.toContain('run.held');
   expect(await intake(service, 'b3'.repeat(32), 'moneroocean_miner.service')).toMatchObject({ run: second.run, joined: true });
   expect(await intake(service, 'b4'.repeat(32))).toMatchObject({ run: first.run, joined: true });
 
