@@ -272,6 +272,7 @@ async function renderDetail(runId) {
         ['escalation', escalation ? `${escalation.reason} at ${escalation.step}${escalation.detail ? ` (${escalation.detail})` : ''}` : undefined],
         ['case', detail.case ? detail.case.title : undefined],
         ['joined alerts', (detail.joined ?? []).map((joined) => joined.alert).join(', ')],
+        ['held behind', detail.heldBehind ? `${detail.heldBehind}: acts on the host once that run has ended` : undefined],
       ]),
       { id: 'run-facts' },
     ),

@@ -61,8 +61,12 @@ export function runsRoutes(app: FastifyInstance, options: RunsOptions): void {
       const step = run.plan.steps.find((planned) => planned.id === approval.step)!;
       return { ...approval, votes: store.votes(approval.id), summary: step.summary, commands: step.commands };
     });
-    const joined = store.auditRecords(run.id).filter((record) => record.kind === 'alert.joined').map((record) => ({ at: record.time, ...(record.data as object) }));
-    return { ...runReport(store, run.id), state: run.snapshot.value, planHash: run.planHash, pending, joined };
+    const records = store.auditRecords(run.id);
+    const joined = records.filter((record) => record.kind === 'alert.joined').map((record) => ({ at: record.time, ...(record.data as object) }));
+    // Held (run.held) while the run it waits for is still active.
+    const held = records.find((record) => record.kind === 'run.held')?.data as { behind: string } | undefined;
+    const heldBehind = held && run.status === 'active' && store.run(held.behind)?.status === 'active' ? held.behind : undefined;
+    return { ...runReport(store, run.id), state: run.snapshot.value, planHash: run.planHash, pending, joined, heldBehind };
   });
 
   app.get<{ Params: RunParams }>('/api/runs/:id/audit', async (request) => {

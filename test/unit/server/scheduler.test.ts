@@ -10,7 +10,7 @@ import { buildPlan } from '../../../src/plan/plan.js';
 import { loadPlaybook } from '../../../src/playbook/load.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import { SshFleet } from '../../../src/transport/ssh/fleet.js';
-import { gatedPlaybook, hostName, INTAKE_SECRET, kibanaBody, openService, post, serviceConfig, TOKENS, type Service } from './service.js';
+import { gatedPlaybook, get, hostName, INTAKE_SECRET, kibanaBody, openService, post, serviceConfig, TOKENS, type Service } from './service.js';
 
 const open: Array<{ close(): Promise<void> | void }> = [];
 afterEach(async () => {
@@ -88,10 +88,13 @@ it('an alert about a second unit on a busy host gets its own run, held until the
   }
   await new Promise((resolve) => setTimeout(resolve, 500));
   expect(stepsStarted(second.run)).toBe(0);
+  const heldBehind = async () => (await get(`${service.url}/api/runs/${second.run}`, { authorization: `Bearer ${TOKENS.carol}` })).body.heldBehind;
+  expect(await heldBehind()).toBe(first.run);
   const deny = await post(`${service.url}/api/runs/${first.run}/steps/triage/deny`, { reason: 'not ours', stepHash: gate(first.run).stepHash }, { authorization: `Bearer ${TOKENS.bob}` });
   expect(deny.status).toBe(200);
   await until('the second run acting on the host', () => stepsStarted(second.run) > 0);
   expect(service.store.run(first.run)!.status).not.toBe('active');
+  expect(await heldBehind()).toBeUndefined();
 });
 
 it('runs decided while soar serve was down are taken up when it starts again', { timeout: 30_000 }, async () => {
