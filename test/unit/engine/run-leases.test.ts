@@ -63,6 +63,12 @@ function slowHost() {
   return { hosts, running, finish };
 }
 
+/** The run's lease lapses where it is held (a suspended terminal, a paused machine): another may take the run. */
+function lapse(runtime: Runtime, run: string): void {
+  const held = runtime.store.leaseHolder(run)!;
+  runtime.store.takeLease({ ...held, expiresAt: Date.now() - 1 }, () => false);
+}
+
 const stepsStarted = (runtime: Runtime, run: string) => runtime.store.auditRecords(run).filter((record) => record.kind === 'step.started').length;
 
 it('a run one process is carrying out is left alone by another: nothing runs twice', async () => {
@@ -137,9 +143,7 @@ it('a process that stalled past its lease writes nothing more about the run once
   const run = approvedRun(stalled, 'd4');
   const driving = stalled.drive(run);
   await slow.running;
-  // The stalled process's lease lapses (a suspended terminal, a paused machine) and another takes the run.
-  const held = stalled.store.leaseHolder(run)!;
-  stalled.store.takeLease({ ...held, expiresAt: Date.now() - 1 }, () => false);
+  lapse(stalled, run);
   expect(other.claim(run)).toBeUndefined();
   const before = other.store.auditRecords(run).map((record) => record.kind);
   expect(before.slice(-3)).toEqual(['step.started', 'command.sent', 'run.taken_over']);
@@ -160,8 +164,7 @@ it('a lease taken over is never taken back by its old holder\'s renewal', () => 
     const other = runtimeOn(noHosts);
     const run = approvedRun(stalled, 'e5');
     expect(stalled.claim(run)).toBeUndefined();
-    const held = stalled.store.leaseHolder(run)!;
-    stalled.store.takeLease({ ...held, expiresAt: Date.now() - 1 }, () => false);
+    lapse(stalled, run);
     expect(other.claim(run)).toBeUndefined();
     other.letGo(run);
     // The stalled process wakes up and its renewal falls due: the run is nobody's, and stays so.
