@@ -109,8 +109,8 @@ export class RunLeases {
   }
 }
 
-/** Why another holder's lease is free to take, if it is. */
-function lapsedBecause(holder: LeaseRow): Takeover['why'] | undefined {
+/** Why a holder's lease is free to take (for anyone but that holder), if it is. */
+export function lapsedBecause(holder: LeaseRow): Takeover['why'] | undefined {
   if (holder.expiresAt <= Date.now()) return 'expired';
   if (holder.hostname === hostname() && !processAlive(holder.pid)) return 'process gone';
   return undefined;

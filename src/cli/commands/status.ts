@@ -1,4 +1,5 @@
 import { runReport } from '../../engine/report.js';
+import { lapsedBecause } from '../../engine/run-leases.js';
 import { displayLine } from '../../plan/render.js';
 import { EXIT, parseCommandArgs, writeJson, type CliCommand } from '../command.js';
 import { openSession } from '../session.js';
@@ -8,8 +9,9 @@ export const statusCommand: CliCommand = {
   help: `Usage: soar status [RUN] [--store FILE] [--config FILE] [--json]
 
 Without RUN: every run in the store with its state and pending approvals.
-With RUN: the run's steps so far and each pending approval with the exact commands it will run,
-the step hash to decide on, and the command to approve it.
+With RUN: the run's steps so far, which soar process drives it (or drove it and stopped: the
+next soar resume or soar serve takes it over), and each pending approval with the exact commands
+it will run, the step hash to decide on, and the command to approve it.
 
 Example:
   soar status run-b9553159c9182bb3
@@ -33,11 +35,20 @@ Example:
         const step = run.plan.steps.find((planned) => planned.id === approval.step)!;
         return { ...approval, votes: store.votes(approval.id), summary: step.summary, commands: step.commands };
       });
+      const lease = store.leaseHolder(runId);
+      const driver = lease && { hostname: lease.hostname, pid: lease.pid, until: new Date(lease.expiresAt).toISOString(), lapsed: lapsedBecause(lease) ?? null };
       if (values.json) {
-        writeJson(io, { ...report, state: run.snapshot.value, pending });
+        writeJson(io, { ...report, state: run.snapshot.value, driver: driver ?? null, pending });
         return EXIT.ok;
       }
       io.stdout(`Run ${runId}: ${run.status} at ${JSON.stringify(run.snapshot.value)} (${report.unit} on ${report.host})\n`);
+      if (driver) {
+        io.stdout(
+          driver.lapsed
+            ? `  was driven by pid ${driver.pid} on ${driver.hostname}, which stopped (${driver.lapsed === 'expired' ? `its lease expired at ${driver.until}` : 'its process is gone'}): the next soar resume or soar serve takes it over\n`
+            : `  driven by pid ${driver.pid} on ${driver.hostname} (its lease runs to ${driver.until})\n`,
+        );
+      }
       for (const [step, result] of Object.entries(report.results)) io.stdout(`  ${step.padEnd(10)} ${result.outcome.padEnd(15)} ${result.summary}\n`);
       for (const approval of pending) {
         io.stdout(`\nPending approval: ${approval.step} (${approval.count} of ${approval.roles.join(' or ') || 'any approver'}; ${approval.votes.length} given; expires ${approval.expiresAt})\n  ${approval.summary}\n`);

@@ -1,14 +1,22 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { ACTIONS } from '../../../src/actions/registry.js';
+import { parseAlerts } from '../../../src/alert/intake.js';
+import { DEFAULT_PLAYBOOK } from '../../../src/cli/defaults.js';
+import { defaultConfig } from '../../../src/config/config.js';
+import { Runtime } from '../../../src/engine/runtime.js';
+import { buildPlan } from '../../../src/plan/plan.js';
+import { loadPlaybook } from '../../../src/playbook/load.js';
 import { MIGRATIONS } from '../../../src/store/migrations.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import { exampleHit, setField, sourceOf } from '../alert/example.js';
+import { noHosts } from '../server/service.js';
 
 /** The real `soar` executable, as a user runs it (built by `npm test` before vitest starts). */
 const SOAR = fileURLToPath(new URL('../../../bin/soar.js', import.meta.url));
@@ -115,6 +123,28 @@ describe('soar CLI', () => {
     other.exec('COMMIT');
     other.close();
     expect(await status).toMatchObject({ code: 0, stdout: '[]\n' });
+  });
+
+  it('status RUN says which process drives the run, and when that process has stopped', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'soar-cli-')), 'soar.db');
+    const store = new SqliteStore(file);
+    const playbook = await loadPlaybook(DEFAULT_PLAYBOOK, ACTIONS);
+    const plan = buildPlan({ alert: parseAlerts(exampleHit())[0]!, playbook, config: defaultConfig(), actions: ACTIONS });
+    new Runtime({ store, config: defaultConfig(), actions: ACTIONS, hosts: noHosts }).start(plan, playbook);
+    const driveBy = (pid: number) => store.takeLease({ run: plan.runId, owner: `test-${pid}`, hostname: hostname(), pid, expiresAt: Date.now() + 30_000 }, () => true);
+    try {
+      expect(JSON.parse((await soar('status', plan.runId, '--store', file, '--json')).stdout).driver).toBeNull();
+      driveBy(process.pid);
+      const live = await soar('status', plan.runId, '--store', file);
+      expect(live.stdout).toContain(`  driven by pid ${process.pid} on ${hostname()} (its lease runs to `);
+      const gone = spawnSync('true').pid;
+      driveBy(gone);
+      const stopped = await soar('status', plan.runId, '--store', file);
+      expect(stopped.stdout).toContain(`  was driven by pid ${gone} on ${hostname()}, which stopped (its process is gone): the next soar resume or soar serve takes it over`);
+      expect(JSON.parse((await soar('status', plan.runId, '--store', file, '--json')).stdout).driver).toEqual({ hostname: hostname(), pid: gone, until: expect.any(String), lapsed: 'process gone' });
+    } finally {
+      store.close();
+    }
   });
 
   it('explains usage mistakes with exit 2, never a stack trace', async () => {
