@@ -20,11 +20,15 @@ export class LeaseLostError extends SoarError {
   }
 }
 
+/** The lease of a host (in the leases table beside the runs' own): held while a run acts on it. */
+export const hostLease = (host: string): string => `host:${host}`;
+
 /**
- * The runs one runtime drives, each under a lease in the store: two soar processes on one store
- * (soar run twice on one alert, soar resume beside soar serve) never carry out a run at the same
- * time. A lease held here is renewed until released. A lease is free when its holder stopped
- * renewing it, or at once when its process is gone from this machine (killed, crashed).
+ * The runs one runtime drives and the hosts it acts on, each under a lease in the store: two soar
+ * processes on one store (soar run twice on one alert, soar resume beside soar serve, soar run by
+ * hand beside soar serve's run on the same host) never carry out one run, or act on one host, at
+ * the same time. A lease held here is renewed until released. A lease is free when its holder
+ * stopped renewing it, or at once when its process is gone from this machine (killed, crashed).
  */
 export class RunLeases {
   readonly #store: Store;
@@ -57,6 +61,12 @@ export class RunLeases {
 
   holds(run: string): boolean {
     return this.#held.has(run);
+  }
+
+  /** The other process whose lease on this key is live, if one is. */
+  liveHolder(key: string): LeaseRow | undefined {
+    const holder = this.#store.leaseHolder(key);
+    return holder && holder.owner !== this.#owner && lapsedBecause(holder) === undefined ? holder : undefined;
   }
 
   /**

@@ -10,7 +10,7 @@ export interface RunnerOptions {
   desk?: ApprovalDesk;
   /** Told once per gate that waits for a decision from elsewhere. */
   onWaiting?: (approval: ApprovalRow) => void;
-  /** Told once when another process drives the run: this one waits until it lets go. */
+  /** Told once when another process drives the run, or acts on its host: this one waits until it lets go. */
   onBusy?: (holder: LeaseRow) => void;
   /** How often to look for decisions made by other processes. */
   pollMs?: number;
@@ -26,18 +26,24 @@ export async function runToEnd(runtime: Runtime, runId: string, options: RunnerO
   const asked = new Set<number>();
   const pollMs = options.pollMs ?? 1000;
   let toldBusy = false;
+  const waitFor = async (holder: LeaseRow | undefined) => {
+    if (holder && !toldBusy) options.onBusy?.(holder);
+    toldBusy ||= holder !== undefined;
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  };
   try {
     for (;;) {
       const holder = runtime.claim(runId);
       if (holder) {
-        if (!toldBusy) options.onBusy?.(holder);
-        toldBusy = true;
-        await new Promise((resolve) => setTimeout(resolve, pollMs));
+        await waitFor(holder);
         continue;
       }
       const state = await runtime.drive(runId);
-      // busy: the claim lapsed (this process stalled past it) and another took the run over.
-      if (state === 'busy') continue;
+      // busy: another process acts on the run's host, or took the run over (this one stalled past its claim).
+      if (state === 'busy') {
+        await waitFor(runtime.busyWith(runId));
+        continue;
+      }
       if (state !== 'waiting') return state;
       await waitForDecision(runtime, runId, options, asked, pollMs);
     }

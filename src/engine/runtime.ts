@@ -16,7 +16,7 @@ import { faultPoint } from './fault.js';
 import { advanceRun, beginRun } from './machine-steps.js';
 import { stepResults } from './report.js';
 import { performStep, settleStep, type StepIo } from './perform-step.js';
-import { LeaseLostError, RunLeases } from './run-leases.js';
+import { hostLease, LeaseLostError, RunLeases } from './run-leases.js';
 
 const SOAR = 'soar';
 
@@ -73,6 +73,8 @@ export class Runtime {
   /** Fault points and progress of the requests carried out inside a transition, due once it commits. */
   readonly #committed: Array<() => void> = [];
   readonly #leases: RunLeases;
+  /** The hosts this process acts on now (their leases): one run at a time on each. */
+  readonly #acting = new Set<string>();
 
   constructor(options: RuntimeOptions) {
     this.#options = options;
@@ -211,12 +213,14 @@ export class Runtime {
 
   /**
    * Carries out a run's intents until it finishes or has to wait for a decision or a deadline.
-   * Acting needs the run's lease: unless this process claimed the run, drive takes the lease and
-   * gives it back when it returns. A run another process drives is left to it ('busy'), as is
-   * one taken over from this process while it acted (it stalled past its lease).
+   * Acting needs the run's lease and its host's: unless this process claimed the run, drive takes
+   * the run's lease, and it takes the host's, giving back what it took when it returns. A run
+   * another process drives, or whose host another run acts on (in any process), is left to it
+   * ('busy'), as is one taken over from this process while it acted (it stalled past its lease).
    */
   async drive(runId: string): Promise<DriveResult> {
     let leased = false;
+    let hostLeased: string | undefined;
     try {
       for (;;) {
         // After the step's own progress: the gate it led to is announced next.
@@ -229,6 +233,12 @@ export class Runtime {
           if (this.#take(runId)) return 'busy';
           leased = true;
         }
+        if (hostLeased === undefined) {
+          const host = hostLease(this.run(runId).host);
+          if (this.#acting.has(host) || 'holder' in this.#leases.take(host)) return 'busy';
+          this.#acting.add(host);
+          hostLeased = host;
+        }
         this.fireDeadlines(new Date(), runId);
         const [next] = this.store.openIntents(runId);
         if (next) await this.#carryOut(this.run(runId), next);
@@ -237,8 +247,17 @@ export class Runtime {
       if (leaseLost(error)) return 'busy';
       throw error;
     } finally {
+      if (hostLeased) {
+        this.#acting.delete(hostLeased);
+        this.#leases.release(hostLeased);
+      }
       if (leased) this.#leases.release(runId);
     }
+  }
+
+  /** The other process that drives the run, or acts on its host, while this one may not. */
+  busyWith(runId: string): LeaseRow | undefined {
+    return this.#leases.liveHolder(runId) ?? this.#leases.liveHolder(hostLease(this.run(runId).host));
   }
 
   /** Turns every deadline due by `at` into its event (approval expiry, retry due), durably. */

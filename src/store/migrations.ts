@@ -99,4 +99,17 @@ export const MIGRATIONS: readonly string[] = [
     expires_at INTEGER NOT NULL
   ) WITHOUT ROWID;
   `,
+  // Hosts have leases too (host:NAME beside the run ids): the key no longer references a run.
+  `
+  CREATE TABLE leases_keyed (
+    run TEXT PRIMARY KEY,
+    owner TEXT NOT NULL,
+    hostname TEXT NOT NULL,
+    pid INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  INSERT INTO leases_keyed SELECT run, owner, hostname, pid, expires_at FROM leases;
+  DROP TABLE leases;
+  ALTER TABLE leases_keyed RENAME TO leases;
+  `,
 ];

@@ -59,10 +59,11 @@ export interface VoteRow {
 }
 
 /**
- * Which process drives a run: at most one at a time. `owner` names one runtime in one process;
- * the lease ends at `expiresAt` (ms since the epoch) unless its holder renews it.
+ * Which process drives a run, or acts on a host: at most one at a time. `owner` names one runtime
+ * in one process; the lease ends at `expiresAt` (ms since the epoch) unless its holder renews it.
  */
 export interface LeaseRow {
+  /** The run's id, or host:NAME for a host's lease. */
   run: string;
   owner: string;
   hostname: string;

@@ -154,5 +154,6 @@ export function waitingNotice(io: Io): (approval: ApprovalRow) => void {
 }
 
 export function busyNotice(io: Io, runId: string): (holder: LeaseRow) => void {
-  return (holder) => io.stderr(`  ${runId}: driven by another soar process (pid ${holder.pid} on ${holder.hostname}); waiting until it lets go\n`);
+  return (holder) =>
+    io.stderr(`  ${runId}: ${holder.run === runId ? 'driven by' : 'its host is acted on by'} another soar process (pid ${holder.pid} on ${holder.hostname}); waiting until it lets go\n`);
 }

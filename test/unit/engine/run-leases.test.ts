@@ -93,6 +93,29 @@ it('a run one process is carrying out is left alone by another: nothing runs twi
   first.letGo(run);
 });
 
+it('two runs on one host never act at the same time, whichever processes drive them', async () => {
+  const slow = slowHost();
+  const first = runtimeOn(slow.hosts);
+  const second = runtimeOn(noHosts);
+  const [a, b] = [approvedRun(first, 'f6'), approvedRun(first, 'f7')];
+  expect(second.run(b).host).toBe(first.run(a).host);
+
+  const driving = first.drive(a);
+  await slow.running;
+  // Another process, and this one, find the host taken: b waits, and says for whom.
+  expect(await second.drive(b)).toBe('busy');
+  expect(await first.drive(b)).toBe('busy');
+  expect(stepsStarted(second, b)).toBe(0);
+  expect(second.busyWith(b)).toMatchObject({ run: `host:${hostName(0)}`, pid: process.pid });
+
+  slow.finish({ command: 'triage', exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false, startedAt: new Date().toISOString(), durationMs: 1, timedOut: false, outcomeUnknown: false });
+  await driving;
+  expect(second.busyWith(b)).toBeUndefined();
+  // The host is free: b acts now.
+  await first.drive(b);
+  expect(stepsStarted(first, b)).toBe(1);
+});
+
 it('a claim holds through a wait at a gate, and a run with nothing to do needs no lease', async () => {
   const first = runtimeOn(noHosts);
   const second = runtimeOn(noHosts);
