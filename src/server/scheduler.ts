@@ -205,8 +205,8 @@ export class Scheduler {
     const { runtime, logger } = this.#options;
     try {
       const state = await runtime.drive(runId);
-      // busy: another soar process drives the run now; the tick tries again (each second: debug, not info).
-      if (state === 'busy') logger?.debug({ soar: { run: runId } }, `${runId} is driven by another soar process; left to it for now`);
+      // busy: another soar process drives the run, or acts on its host, now; the tick tries again (each second: debug, not info).
+      if (state === 'busy') logger?.debug({ soar: { run: runId } }, `${runId} is driven by another soar process, or its host acted on by one; left to it for now`);
       else if (state !== 'waiting') this.#finished(runId);
     } catch (error) {
       // A drive that throws left its last commit in place; it is settled when tried again.
