@@ -28,9 +28,9 @@ export interface Admission {
  * Runs many incidents at once, one per host and unit: an alert about a unit that one of its
  * host's active runs already responds to joins that run (an alert.joined audit record). An alert
  * about another unit (a second miner) gets a run of its own, held until the host's earlier runs
- * end, so two playbooks never act on one host at once. Runs are driven in their own tasks, at most maxConcurrentRuns
- * together, the rest wait in a bounded queue; a run waiting for a decision or a deadline holds no
- * slot. Everything it knows is rebuilt from the store when it starts.
+ * end, so two playbooks never act on one host at once. Runs are driven in their own tasks, at
+ * most maxConcurrentRuns together, the rest wait in a bounded queue; a run waiting for a decision
+ * or a deadline holds no slot. Everything it knows is rebuilt from the store when it starts.
  */
 export class Scheduler {
   readonly #options: SchedulerOptions;
