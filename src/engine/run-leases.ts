@@ -13,15 +13,17 @@ export interface Takeover {
   why: 'expired' | 'process gone';
 }
 
-/** This process stalled past its lease and another took the run over: it must write nothing more about the run. */
+/** The lease of a host (in the leases table beside the runs' own): held while a run acts on it. */
+const HOST = 'host:';
+export const hostLease = (host: string): string => `${HOST}${host}`;
+
+/** This process stalled past a lease and another took the run, or its host, over: it must write nothing more about the run. */
 export class LeaseLostError extends SoarError {
-  constructor(run: string, holder: LeaseRow | undefined) {
-    super('RUN_TAKEN_OVER', `run ${run} was taken over${holder ? ` by pid ${holder.pid} on ${holder.hostname}` : ''} while this process held it past its lease; this process leaves it to that one`);
+  constructor(key: string, holder: LeaseRow | undefined) {
+    const what = key.startsWith(HOST) ? `host ${key.slice(HOST.length)}` : `run ${key}`;
+    super('RUN_TAKEN_OVER', `${what} was taken over${holder ? ` by pid ${holder.pid} on ${holder.hostname}` : ''} while this process held it past its lease; this process leaves it to that one`);
   }
 }
-
-/** The lease of a host (in the leases table beside the runs' own): held while a run acts on it. */
-export const hostLease = (host: string): string => `host:${host}`;
 
 /**
  * The runs one runtime drives and the hosts it acts on, each under a lease in the store: two soar

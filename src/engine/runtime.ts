@@ -73,8 +73,8 @@ export class Runtime {
   /** Fault points and progress of the requests carried out inside a transition, due once it commits. */
   readonly #committed: Array<() => void> = [];
   readonly #leases: RunLeases;
-  /** The hosts this process acts on now (their leases): one run at a time on each. */
-  readonly #acting = new Set<string>();
+  /** The host lease of each run this process acts with now: one run at a time on each host. */
+  readonly #acting = new Map<string, string>();
 
   constructor(options: RuntimeOptions) {
     this.#options = options;
@@ -235,8 +235,8 @@ export class Runtime {
         }
         if (hostLeased === undefined) {
           const host = hostLease(this.run(runId).host);
-          if (this.#acting.has(host) || 'holder' in this.#leases.take(host)) return 'busy';
-          this.#acting.add(host);
+          if ([...this.#acting.values()].includes(host) || 'holder' in this.#leases.take(host)) return 'busy';
+          this.#acting.set(runId, host);
           hostLeased = host;
         }
         this.fireDeadlines(new Date(), runId);
@@ -248,7 +248,7 @@ export class Runtime {
       throw error;
     } finally {
       if (hostLeased) {
-        this.#acting.delete(hostLeased);
+        this.#acting.delete(runId);
         this.#leases.release(hostLeased);
       }
       if (leased) this.#leases.release(runId);
@@ -303,15 +303,23 @@ export class Runtime {
 
   /**
    * A write of a run being carried out, outside any other transaction: committed (and
-   * fault-pointed) before returning, and only while this process still holds the run's lease.
+   * fault-pointed) before returning, and only while this process still holds the run's lease and
+   * its host's.
    */
   #commit(run: string, kind: string, data: unknown, extra?: () => void): void {
     this.transaction(() => {
-      this.#leases.confirm(run);
+      this.#confirmLeases(run);
       this.#audit(run, kind, data);
       extra?.();
     });
     faultPoint(kind);
+  }
+
+  /** Throws LeaseLostError unless the store still names this process the holder of the run and of the host it acts on. */
+  #confirmLeases(run: string): void {
+    this.#leases.confirm(run);
+    const host = this.#acting.get(run);
+    if (host) this.#leases.confirm(host);
   }
 
   #machine(playbook: Playbook): PlaybookMachine {
@@ -341,7 +349,7 @@ export class Runtime {
       case 'requestApproval':
       case 'scheduleRetry':
         this.transaction(() => {
-          this.#leases.confirm(run.id);
+          this.#confirmLeases(run.id);
           this.#request(run.id, run.plan, intent);
           this.store.markIntent(row.id, 'done');
         });

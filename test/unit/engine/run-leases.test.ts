@@ -63,9 +63,9 @@ function slowHost() {
   return { hosts, running, finish };
 }
 
-/** The run's lease lapses where it is held (a suspended terminal, a paused machine): another may take the run. */
-function lapse(runtime: Runtime, run: string): void {
-  const held = runtime.store.leaseHolder(run)!;
+/** A lease (a run's, or a host's) lapses where it is held (a suspended terminal, a paused machine): another may take it. */
+function lapse(runtime: Runtime, key: string): void {
+  const held = runtime.store.leaseHolder(key)!;
   runtime.store.takeLease({ ...held, expiresAt: Date.now() - 1 }, () => false);
 }
 
@@ -178,6 +178,27 @@ it('a process that stalled past its lease writes nothing more about the run once
   expect(other.store.openIntents(run)).toMatchObject([{ state: 'started', intent: { type: 'runStep' } }]);
   expect(stalled.claim(run)).toMatchObject({ pid: process.pid, owner: other.store.leaseHolder(run)!.owner });
   other.letGo(run);
+});
+
+it('a process that stalled past its host\'s lease writes nothing more once another run acts on the host', async () => {
+  const [slowA, slowB] = [slowHost(), slowHost()];
+  const stalled = runtimeOn(slowA.hosts);
+  const other = runtimeOn(slowB.hosts);
+  const [a, b] = [approvedRun(stalled, 'g8'), approvedRun(stalled, 'g9')];
+  const drivingA = stalled.drive(a);
+  await slowA.running;
+  // Only the host's lease lapses: a's own is still the stalled process's.
+  lapse(stalled, `host:${hostName(0)}`);
+  const drivingB = other.drive(b);
+  await slowB.running;
+  const before = stalled.store.auditRecords(a).map((record) => record.kind);
+
+  slowA.finish({ command: 'triage', exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false, startedAt: new Date().toISOString(), durationMs: 1, timedOut: false, outcomeUnknown: false });
+  expect(await drivingA).toBe('busy');
+  expect(stalled.store.auditRecords(a).map((record) => record.kind)).toEqual(before);
+  slowB.finish({ command: 'triage', exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false, startedAt: new Date().toISOString(), durationMs: 1, timedOut: false, outcomeUnknown: false });
+  await drivingB;
+  expect(stepsStarted(other, b)).toBe(1);
 });
 
 it('a lease taken over is never taken back by its old holder\'s renewal', () => {
