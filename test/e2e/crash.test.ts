@@ -48,11 +48,11 @@ function auditOf(store: string, run: string): Record[] {
   }
 }
 
-/** The lease a killed runner left behind in the store, if any. */
+/** The run lease a killed runner left behind in the store, if any (not a host's). */
 function leaseLeft(store: string): { hostname: string; pid: number } | undefined {
   const db = new Database(store, { readonly: true });
   try {
-    return db.prepare('SELECT hostname, pid FROM leases').get() as { hostname: string; pid: number } | undefined;
+    return db.prepare("SELECT hostname, pid FROM leases WHERE run NOT LIKE 'host:%'").get() as { hostname: string; pid: number } | undefined;
   } finally {
     db.close();
   }

@@ -44,6 +44,9 @@ function approvedRun(runtime: Runtime, uuid: string): string {
   return plan.runId;
 }
 
+/** What a host gives back for a command that ended well. */
+const returned = (): ExecResult => ({ command: 'triage', exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false, startedAt: new Date().toISOString(), durationMs: 1, timedOut: false, outcomeUnknown: false });
+
 /** A host whose commands wait until `finish` is called: a step in flight for as long as the test likes. */
 function slowHost() {
   let started!: () => void;
@@ -83,7 +86,7 @@ it('a run one process is carrying out is left alone by another: nothing runs twi
   expect(second.claim(run)).toMatchObject({ pid: process.pid, hostname: hostname() });
   expect(stepsStarted(second, run)).toBe(1);
 
-  slow.finish({ command: 'triage', exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false, startedAt: new Date().toISOString(), durationMs: 1, timedOut: false, outcomeUnknown: false });
+  slow.finish(returned());
   await driving;
   // Its drive over, the first process let go: the run is anyone's again.
   expect(second.claim(run)).toBeUndefined();
@@ -108,7 +111,7 @@ it('two runs on one host never act at the same time, whichever processes drive t
   expect(stepsStarted(second, b)).toBe(0);
   expect(second.busyWith(b)).toMatchObject({ run: `host:${hostName(0)}`, pid: process.pid });
 
-  slow.finish({ command: 'triage', exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false, startedAt: new Date().toISOString(), durationMs: 1, timedOut: false, outcomeUnknown: false });
+  slow.finish(returned());
   await driving;
   expect(second.busyWith(b)).toBeUndefined();
   // The host is free: b acts now.
@@ -172,7 +175,7 @@ it('a process that stalled past its lease writes nothing more about the run once
   expect(before.slice(-3)).toEqual(['step.started', 'command.sent', 'run.taken_over']);
 
   // Its command comes back: the result is not recorded, the step does not advance, the run is left to the other.
-  slow.finish({ command: 'triage', exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false, startedAt: new Date().toISOString(), durationMs: 1, timedOut: false, outcomeUnknown: false });
+  slow.finish(returned());
   expect(await driving).toBe('busy');
   expect(other.store.auditRecords(run).map((record) => record.kind)).toEqual(before);
   expect(other.store.openIntents(run)).toMatchObject([{ state: 'started', intent: { type: 'runStep' } }]);
@@ -193,10 +196,10 @@ it('a process that stalled past its host\'s lease writes nothing more once anoth
   await slowB.running;
   const before = stalled.store.auditRecords(a).map((record) => record.kind);
 
-  slowA.finish({ command: 'triage', exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false, startedAt: new Date().toISOString(), durationMs: 1, timedOut: false, outcomeUnknown: false });
+  slowA.finish(returned());
   expect(await drivingA).toBe('busy');
   expect(stalled.store.auditRecords(a).map((record) => record.kind)).toEqual(before);
-  slowB.finish({ command: 'triage', exitCode: 0, signal: null, stdout: '', stderr: '', truncated: false, startedAt: new Date().toISOString(), durationMs: 1, timedOut: false, outcomeUnknown: false });
+  slowB.finish(returned());
   await drivingB;
   expect(stepsStarted(other, b)).toBe(1);
 });
