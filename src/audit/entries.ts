@@ -9,6 +9,7 @@ import type { AuditRecord } from './record.js';
 
 const output = z.object({ sha256: z.string(), text: z.string(), cut: z.boolean() });
 const escalation = z.object({ reason: z.string(), step: z.string(), detail: z.string().optional() });
+const takeover = z.object({ from: z.object({ hostname: z.string(), pid: z.number() }), why: z.string(), expiredAt: z.string() });
 
 const SCHEMAS = {
   'run.started': z.object({
@@ -26,7 +27,9 @@ const SCHEMAS = {
   /** soar serve started the run while another run of its host was active: it acts once that one ends. */
   'run.held': z.object({ behind: z.string(), host: z.string() }),
   /** Another process took the run over: the one that drove it before stopped renewing its lease, or is gone. */
-  'run.taken_over': z.object({ from: z.object({ hostname: z.string(), pid: z.number() }), why: z.string(), expiredAt: z.string() }),
+  'run.taken_over': takeover,
+  /** This run took its host's lease (held while a run acts on the host) from a process that stopped renewing it, or is gone. */
+  'host.taken_over': takeover.extend({ host: z.string() }),
   'step.started': z.object({ step: z.string(), action: z.string(), attempt: z.number() }),
   'command.sent': z.object({ step: z.string(), purpose: z.string(), argv: z.array(z.string()) }),
   'command.returned': z.object({

@@ -67,7 +67,7 @@ function summaryLines(report: AuditReport): string[] {
   const escalation = report.escalation;
   rows.push(['Escalation', escalation ? `**${text(escalation.reason)}** at step ${code(escalation.step)}${escalation.detail ? `: ${text(escalation.detail)}` : ''}` : 'none']);
   if (report.case) rows.push(['Case', `${text(report.case.title)} (severity ${text(report.case.severity)})`]);
-  for (const takeover of report.takeovers) rows.push(['Taken over', `${code(takeover.at)} from pid ${takeover.from.pid} on ${code(takeover.from.hostname)} (${text(takeover.why)})`]);
+  for (const takeover of report.takeovers) rows.push([takeover.host === undefined ? 'Taken over' : `Host ${text(takeover.host)} taken over`, `${code(takeover.at)} from pid ${takeover.from.pid} on ${code(takeover.from.hostname)} (${text(takeover.why)})`]);
   for (const refused of report.refused) rows.push(['Input refused', `${code(refused.code)}: ${text(refused.message)}`]);
   return table(['Field', 'Value'], rows);
 }

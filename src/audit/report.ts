@@ -73,8 +73,8 @@ export interface AuditReport {
   steps: StepReport[];
   findings: unknown[];
   refused: Array<{ code: string; message: string }>;
-  /** Each time another process took the run over from one that had stopped (crashed, stalled). */
-  takeovers: Array<{ at: string; from: { hostname: string; pid: number }; why: string }>;
+  /** Each time another process took the run (or, with host, its host's lease) over from one that had stopped (crashed, stalled). */
+  takeovers: Array<{ at: string; from: { hostname: string; pid: number }; why: string; host?: string }>;
   /** Records of kinds this soar does not know, or of an unexpected shape. */
   unrecognised: number;
   chain: ChainReport;
@@ -196,7 +196,8 @@ export function buildAuditReport(run: string, records: readonly AuditRecord[], c
         report.finishedAt = entry.time;
         break;
       case 'run.taken_over':
-        report.takeovers.push({ at: entry.time, from: entry.data.from, why: entry.data.why });
+      case 'host.taken_over':
+        report.takeovers.push({ at: entry.time, from: entry.data.from, why: entry.data.why, ...(entry.kind === 'host.taken_over' ? { host: entry.data.host } : {}) });
         break;
       case 'input.refused':
         report.refused.push({ code: entry.data.code, message: entry.data.message });

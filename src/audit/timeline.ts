@@ -48,6 +48,12 @@ function stateName(value: unknown): string {
   return printable(String(value));
 }
 
+/** Whose lease was taken over, and why it was free to take. */
+function takenFrom({ from, why, expiredAt }: { from: { hostname: string; pid: number }; why: string; expiredAt: string }): string {
+  const lapse = why === 'expired' ? `its lease expired at ${printable(expiredAt)}` : printable(why);
+  return `from pid ${from.pid} on ${printable(from.hostname)} (${lapse})`;
+}
+
 function describe(entry: Entry): string {
   switch (entry.kind) {
     case 'run.started': {
@@ -58,11 +64,10 @@ function describe(entry: Entry): string {
     }
     case 'run.held':
       return `run HELD: it acts on ${printable(entry.data.host)} once ${printable(entry.data.behind)} has ended`;
-    case 'run.taken_over': {
-      const { from, why, expiredAt } = entry.data;
-      const lapse = why === 'expired' ? `its lease expired at ${printable(expiredAt)}` : printable(why);
-      return `run TAKEN OVER from pid ${from.pid} on ${printable(from.hostname)} (${lapse})`;
-    }
+    case 'run.taken_over':
+      return `run TAKEN OVER ${takenFrom(entry.data)}`;
+    case 'host.taken_over':
+      return `host ${printable(entry.data.host)} TAKEN OVER ${takenFrom(entry.data)}`;
     case 'step.started':
       return `step started (${printable(entry.data.action)}, attempt ${entry.data.attempt})`;
     case 'command.sent':

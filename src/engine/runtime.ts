@@ -188,21 +188,27 @@ export class Runtime {
     return this.#take(runId);
   }
 
-  /** Takes the run's lease; taking it over from a lapsed holder is audited in the same transaction. */
-  #take(runId: string): LeaseRow | undefined {
-    if (this.#leases.holds(runId)) return undefined;
+  /**
+   * Takes the run's lease, or (given its host) the lease of the host it acts on; taking either
+   * over from a lapsed holder is audited, on the run, in the same transaction.
+   */
+  #take(runId: string, host?: string): LeaseRow | undefined {
+    const key = host === undefined ? runId : hostLease(host);
+    if (this.#leases.holds(key)) return undefined;
     try {
       return this.transaction(() => {
-        const taken = this.#leases.take(runId);
+        const taken = this.#leases.take(key);
         if ('holder' in taken) return taken.holder;
         if (taken.takeover) {
           const { from, why } = taken.takeover;
-          this.#audit(runId, 'run.taken_over', { from: { hostname: from.hostname, pid: from.pid }, why, expiredAt: new Date(from.expiresAt).toISOString() });
+          const record = { from: { hostname: from.hostname, pid: from.pid }, why, expiredAt: new Date(from.expiresAt).toISOString() };
+          if (host === undefined) this.#audit(runId, 'run.taken_over', record);
+          else this.#audit(runId, 'host.taken_over', { host, ...record });
         }
         return undefined;
       });
     } catch (error) {
-      this.#leases.forget(runId);
+      this.#leases.forget(key);
       throw error;
     }
   }
@@ -234,10 +240,11 @@ export class Runtime {
           leased = true;
         }
         if (hostLeased === undefined) {
-          const host = hostLease(this.run(runId).host);
-          if ([...this.#acting.values()].includes(host) || 'holder' in this.#leases.take(host)) return 'busy';
-          this.#acting.set(runId, host);
-          hostLeased = host;
+          const { host } = this.run(runId);
+          const key = hostLease(host);
+          if ([...this.#acting.values()].includes(key) || this.#take(runId, host)) return 'busy';
+          this.#acting.set(runId, key);
+          hostLeased = key;
         }
         this.fireDeadlines(new Date(), runId);
         const [next] = this.store.openIntents(runId);

@@ -48,11 +48,14 @@ function auditOf(store: string, run: string): Record[] {
   }
 }
 
-/** The run lease a killed runner left behind in the store, if any (not a host's). */
-function leaseLeft(store: string): { hostname: string; pid: number } | undefined {
+type Holder = { hostname: string; pid: number };
+
+/** The leases a killed runner left behind in the store: the run's, and its host's (held while acting). */
+function leasesLeft(store: string): { run?: Holder; host?: Holder } {
   const db = new Database(store, { readonly: true });
   try {
-    return db.prepare("SELECT hostname, pid FROM leases WHERE run NOT LIKE 'host:%'").get() as { hostname: string; pid: number } | undefined;
+    const left = (where: string) => db.prepare(`SELECT hostname, pid FROM leases WHERE ${where}`).get() as Holder | undefined;
+    return { run: left("run NOT LIKE 'host:%'"), host: left("run LIKE 'host:%'") };
   } finally {
     db.close();
   }
@@ -83,7 +86,7 @@ async function crashAndResume(target: LabHost, fault: string) {
   const alert = await writeAlert(lab, target.name);
   const args = ['run', '--json', '--alert', alert, '--config', config, '--store', store, ...APPROVE];
   const runner = execa(process.execPath, [SOAR_BIN, ...args], { reject: false, env: { SOAR_FAULT: fault, SOAR_CONFIG: '' } });
-  const crashed = { pid: runner.pid, signal: (await runner).signal, lease: leaseLeft(store) };
+  const crashed = { pid: runner.pid, signal: (await runner).signal, leases: leasesLeft(store) };
   const resumed = await soar(args);
   const [report] = JSON.parse(resumed.stdout || '[]') as Array<{ runId: string; status: string; escalation?: unknown; outcomes: Record['data'] }>;
   return { crashed, resumed, report: report!, store };
@@ -133,9 +136,11 @@ describe('a runner killed with SIGKILL', () => {
     // The killed runner held the run (unless killed before it claimed it, or after the run ended):
     // the restart took it over, on the record.
     const midRun = fault !== 'run.started#1' && !fault.includes('@');
-    if (midRun) expect(crashed.lease).toEqual({ hostname: hostname(), pid: crashed.pid });
-    const takeovers = records.filter((record) => record.kind === 'run.taken_over').map((record) => [record.data.from, record.data.why]);
-    expect(takeovers).toEqual(crashed.lease ? [[crashed.lease, 'process gone']] : []);
+    if (midRun) expect(crashed.leases.run).toEqual({ hostname: hostname(), pid: crashed.pid });
+    const takeovers = (kind: string) => records.filter((record) => record.kind === kind).map((record) => [record.data.from, record.data.why]);
+    expect(takeovers('run.taken_over')).toEqual(crashed.leases.run ? [[crashed.leases.run, 'process gone']] : []);
+    // Killed while acting, it held the host too: taking that over is on the record as well.
+    expect(takeovers('host.taken_over')).toEqual(crashed.leases.host ? [[crashed.leases.host, 'process gone']] : []);
     await checkHostClean(target);
     const verify = await soar(['audit', 'verify', '--store', store]);
     expect(verify.exitCode, verify.stdout + verify.stderr).toBe(0);

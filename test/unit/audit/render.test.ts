@@ -106,6 +106,7 @@ describe('soar audit show: the timeline', () => {
   it('shows a run taken over from a runner that died, and the step it settled', () => {
     const crashed = timeline(RUNS.crashed);
     expect(crashed).toMatch(/ soar +run TAKEN OVER from pid 4242 on soc-runner-1 \(process gone\)\n/);
+    expect(crashed).toMatch(/ soar +host web-01 TAKEN OVER from pid 4242 on soc-runner-1 \(its lease expired at 2026-11-23T15:04:17\.880Z\)\n/);
     expect(crashed).toMatch(/ kill +settled: the effect is in place, killed: settled: kill's effect was verified in place/);
   });
 
@@ -156,10 +157,15 @@ describe('soar audit export: the report', () => {
 
   it('reports a takeover from a runner that died, and the step settled in place as its result', () => {
     const crashed = report(RUNS.crashed);
-    expect(crashed.takeovers).toEqual([{ at: expect.any(String), from: { hostname: 'soc-runner-1', pid: 4242 }, why: 'process gone' }]);
+    expect(crashed.takeovers).toEqual([
+      { at: expect.any(String), from: { hostname: 'soc-runner-1', pid: 4242 }, why: 'process gone' },
+      { at: expect.any(String), from: { hostname: 'soc-runner-1', pid: 4242 }, why: 'expired', host: 'web-01' },
+    ]);
+    expect(crashed.unrecognised).toBe(0);
     expect(crashed.steps.find((step) => step.id === 'kill')).toMatchObject({ outcome: 'killed' });
     expect(crashed.status).toBe(report(RUNS.contained).status);
     expect(renderMarkdown(crashed)).toMatch(/\| Taken over \| `[^`]+` from pid 4242 on `soc-runner-1` \(process gone\) \|/);
+    expect(renderMarkdown(crashed)).toMatch(/\| Host web-01 taken over \| `[^`]+` from pid 4242 on `soc-runner-1` \(expired\) \|/);
     expect(report(RUNS.contained).takeovers).toEqual([]);
   });
 

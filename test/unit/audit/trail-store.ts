@@ -66,7 +66,7 @@ export function unknownOutcomeRun(runId: string): AuditEntry[] {
   ];
 }
 
-/** The runner died with kill's command in flight; soar resume took the run over and found the kill in place. */
+/** The runner died with kill's command in flight; soar resume took the run and its host over and found the kill in place. */
 export function crashedRun(runId: string): AuditEntry[] {
   const real = runtimeRun('contained-run.jsonl', runId);
   const result = real[24]!.data as Record<string, unknown>;
@@ -74,6 +74,7 @@ export function crashedRun(runId: string): AuditEntry[] {
   return [
     ...real.slice(0, 23), // … command.sent (kill)
     soar('run.taken_over', { from: { hostname: 'soc-runner-1', pid: 4242 }, why: 'process gone', expiredAt: '2026-11-23T15:04:17.880Z' }),
+    soar('host.taken_over', { host: 'web-01', from: { hostname: 'soc-runner-1', pid: 4242 }, why: 'expired', expiredAt: '2026-11-23T15:04:17.880Z' }),
     soar('step.settled', { ...result, inPlace: true, summary: "settled: kill's effect was verified in place after its outcome was lost" }),
     ...real.slice(25),
   ];

@@ -194,6 +194,10 @@ it('a process that stalled past its host\'s lease writes nothing more once anoth
   lapse(stalled, `host:${hostName(0)}`);
   const drivingB = other.drive(b);
   await slowB.running;
+  // The run that took the host says so, with whom it took it from and why.
+  expect(other.store.auditRecords(b).filter((record) => record.kind === 'host.taken_over').map((record) => record.data)).toEqual([
+    { host: hostName(0), from: { hostname: hostname(), pid: process.pid }, why: 'expired', expiredAt: expect.any(String) },
+  ]);
   const before = stalled.store.auditRecords(a).map((record) => record.kind);
 
   slowA.finish(returned());
