@@ -115,9 +115,10 @@ export class Scheduler {
       this.#joined.set(plan.alert.id, incident);
       return { run: incident, created: false, joined: true };
     }
-    const behind = this.#hostRun.get(host);
+    // The host's last run in line (its active run, or the last one held behind it).
+    const behind = this.#held.get(host)?.at(-1) ?? this.#hostRun.get(host);
     const { runId, created } = runtime.start(plan, playbook);
-    // Held behind the host's active run: the trail says why it waits for its turn.
+    // Held behind that run: the trail says why it waits for its turn.
     if (created && behind !== undefined) runtime.store.transaction(() => runtime.audit(runId, 'run.held', { behind, host }));
     this.#adopt(runId, host);
     return { run: runId, created, joined: false };

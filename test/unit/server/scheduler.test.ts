@@ -78,6 +78,9 @@ it('an alert about a second unit on a busy host gets its own run, held until the
   expect(service.store.auditRecords(first.run).map((record) => record.kind)).not.toContain('run.held');
   expect(await intake(service, 'b3'.repeat(32), 'moneroocean_miner.service')).toMatchObject({ run: second.run, joined: true });
   expect(await intake(service, 'b4'.repeat(32))).toMatchObject({ run: first.run, joined: true });
+  // A third unit waits for the run it is in line behind: the second, not the first.
+  const third = await intake(service, 'b5'.repeat(32), 'pnsd.service');
+  expect(service.store.auditRecords(third.run).filter((record) => record.kind === 'run.held').map((record) => record.data)).toEqual([{ behind: second.run, host: hostName(0) }]);
 
   // Approved, the second run still waits for the host's first incident to end.
   const stepsStarted = (run: string) => service.store.auditRecords(run).filter((record) => record.kind === 'step.started').length;
@@ -88,8 +91,9 @@ it('an alert about a second unit on a busy host gets its own run, held until the
   }
   await new Promise((resolve) => setTimeout(resolve, 500));
   expect(stepsStarted(second.run)).toBe(0);
-  const heldBehind = async () => (await get(`${service.url}/api/runs/${second.run}`, { authorization: `Bearer ${TOKENS.carol}` })).body.heldBehind;
+  const heldBehind = async (run = second.run) => (await get(`${service.url}/api/runs/${run}`, { authorization: `Bearer ${TOKENS.carol}` })).body.heldBehind;
   expect(await heldBehind()).toBe(first.run);
+  expect(await heldBehind(third.run)).toBe(second.run);
   const deny = await post(`${service.url}/api/runs/${first.run}/steps/triage/deny`, { reason: 'not ours', stepHash: gate(first.run).stepHash }, { authorization: `Bearer ${TOKENS.bob}` });
   expect(deny.status).toBe(200);
   await until('the second run acting on the host', () => stepsStarted(second.run) > 0);
