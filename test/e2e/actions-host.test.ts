@@ -546,3 +546,53 @@ describe('a host whose package manager is rpm', () => {
     }
   });
 });
+
+describe('one soar command at a time on a host', () => {
+  // Another soar command on the host: one a process sent before it stalled past its lease, or one
+  // from a second soar with a store of its own. Each takes /run/soar.lock as the prelude does.
+  const LOCK = '/run/soar.lock';
+  let host: string;
+  let response: Response;
+
+  beforeAll(async () => {
+    host = hostName(1);
+    await lab.infect(host, 'c3pool_miner.service');
+    response = new Response(host, { 'file.name': 'c3pool_miner.service', 'file.path': '/etc/systemd/system/c3pool_miner.service' });
+  }, 120_000);
+
+  /**
+   * Holds the host's lock for `seconds` from inside the host. Resolves once it is held, with when
+   * the hold ends (ms since the epoch, from the host's clock), wrapped: an async function's
+   * promise would otherwise wait for it.
+   */
+  async function holdLock(seconds: number): Promise<{ released: Promise<number> }> {
+    const marker = `/run/soar-test-held-${seconds}`;
+    const held = lab.exec(host, ['flock', LOCK, 'sh', '-c', 'touch "$1"; sleep "$2"; date +%s%3N', 'hold', marker, String(seconds)]);
+    await eventually('the other command to hold the host', async () => ((await lab.exec(host, ['test', '-e', marker])).exitCode === 0 ? true : undefined));
+    return { released: held.then((result) => Number(result.stdout.trim())) };
+  }
+
+  it('a command waits while another holds the host, and runs once that one has ended', async () => {
+    const { released } = await holdLock(3);
+    const result = await response.perform('triage');
+    const returned = Date.now();
+    expect(result.outcome).toBe('malicious');
+    // Without the lock triage is back in well under a second, while the other still holds the host.
+    expect(returned).toBeGreaterThanOrEqual(await released);
+  });
+
+  it('a command that cannot have the host within 30 s fails, to be tried again, having done nothing: the miner still runs', async () => {
+    const before = await unitState(host, 'c3pool_miner.service');
+    const { released } = await holdLock(45);
+    try {
+      const failure = await response.perform('kill').catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(StepFailedError);
+      expect((failure as StepFailedError).message).toContain(`another soar command has held this host (${LOCK}) for 30 s`);
+      expect((failure as StepFailedError).retryable).toBe(true);
+      expect(await unitState(host, 'c3pool_miner.service')).toMatchObject({ ActiveState: 'active', UnitFileState: 'enabled', MainPID: before.MainPID });
+    } finally {
+      await lab.exec(host, ['pkill', '-x', '-f', 'sleep 45']);
+      await released;
+    }
+  }, 60_000);
+});

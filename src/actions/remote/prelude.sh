@@ -15,6 +15,16 @@ nl='
 emit() { printf '%s=%s\0' "$1" "$2"; }
 fail() { emit error "$1"; exit "${2:-1}"; }
 
+# One soar command at a time on a host, whichever soar process or store sent it: a command still
+# running for a process that stalled past its lease ends before the next one starts. The lock is
+# held by this shell's descriptor 9 (and the programs it starts, which `timeout` ends with it), so
+# a killed command never leaves it held. Only root can create it in /run. flock(1) comes with
+# util-linux (and busybox); a host without it runs each command unguarded, as before.
+if command -v flock >/dev/null 2>&1; then
+  { command exec 9>>/run/soar.lock; } 2>/dev/null || fail "cannot open /run/soar.lock: soar's commands run as root (log in as root, or give the user sudo)" 1
+  flock -w 30 9 || fail "another soar command has held this host (/run/soar.lock) for 30 s: the step is tried again once it has ended" 75
+fi
+
 # Refuse anything that is not a plain unit name again, on the host, before it is used.
 check_unit() {
   case $1 in
