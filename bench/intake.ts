@@ -1,7 +1,8 @@
 /**
  * Intake benchmark: Kibana webhook alerts accepted per second by soar serve's parts on
  * 127.0.0.1, each admission committed to SQLite (synchronous FULL) before its 202, against a bare
- * fastify route that only parses the same JSON, interleaved round by round.
+ * fastify route that only parses the same JSON, interleaved round by round. Two body shapes: one
+ * alert a request (a rule action run for each alert) and ten (a summary action's context.alerts).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,7 +23,13 @@ const ALERTS = Number(process.env.SOAR_BENCH_ALERTS ?? 5_000);
 const CLIENTS = 32;
 const ROUND_MS = 15_000;
 const TARGET_PER_SECOND = 2_000;
+/** Alerts a request: Kibana's per-alert actions send one; a summary action sends the run's alerts together. */
+const SHAPES = [
+  { per: 1, label: 'one alert a request' },
+  { per: 10, label: 'Kibana summary action, 10 alerts a request' },
+] as const;
 
+/** Requests answered 202. */
 function accepted(result: LoadResult): number {
   return result.statuses[202] ?? 0;
 }
@@ -45,8 +52,8 @@ async function bareRound(bodies: readonly string[]): Promise<LoadResult> {
   }
 }
 
-/** soar serve as it starts (default scheduler tick), over a fresh store file; every 202 must be a stored run. */
-async function soarRound(dir: string, round: number, bodies: readonly string[]): Promise<LoadResult> {
+/** soar serve as it starts (default scheduler tick), over a fresh store file; every alert of a 202 must be a stored run. */
+async function soarRound(dir: string, round: string, bodies: readonly string[], per: number): Promise<LoadResult> {
   const config = serviceConfig(ALERTS, {}, { queue_limit: 100_000 });
   const playbook = await gatedPlaybook(dir);
   const store = new SqliteStore(join(dir, `intake-${round}.db`));
@@ -55,7 +62,7 @@ async function soarRound(dir: string, round: number, bodies: readonly string[]):
   try {
     const result = await postConcurrently({ url: `${service.url}/api/alerts`, headers: { 'x-soar-secret': INTAKE_SECRET }, bodies, clients: CLIENTS, maxMs: ROUND_MS });
     const stored = store.runs().length;
-    if (stored !== accepted(result)) throw new Error(`${accepted(result)} alerts got 202 but ${stored} runs are in the store`);
+    if (stored !== accepted(result) * per) throw new Error(`${accepted(result) * per} alerts got 202 but ${stored} runs are in the store`);
     return result;
   } finally {
     await service.stop(30_000);
@@ -66,32 +73,36 @@ async function soarRound(dir: string, round: number, bodies: readonly string[]):
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'soar-bench-intake-'));
   try {
-    const bare: number[] = [];
-    const soar: number[] = [];
+    const bare: number[][] = SHAPES.map(() => []);
+    const soar: number[][] = SHAPES.map(() => []);
     const problems: string[] = [];
     for (let round = 0; round < ROUNDS; round += 1) {
-      // Fresh alerts every round: a repeat would be a duplicate, which soar answers without storing a run.
-      const bodies = Array.from({ length: ALERTS }, (_, index) => JSON.stringify(alertBody(`intake ${round}`, index)));
-      const floor = await bareRound(bodies);
-      const served = await soarRound(dir, round, bodies);
-      bare.push(perSecond(accepted(floor), floor.elapsedMs));
-      soar.push(perSecond(accepted(served), served.elapsedMs));
-      for (const [name, result] of [['bare', floor], ['soar', served]] as const) {
-        const refused = refusedAny(result);
-        if (refused) problems.push(`round ${round + 1} ${name}: ${refused}`);
+      for (const [shape, { per, label }] of SHAPES.entries()) {
+        // Fresh alerts every round: a repeat would be a duplicate, which soar answers without storing a run.
+        const bodies = Array.from({ length: Math.ceil(ALERTS / per) }, (_, index) => JSON.stringify(alertBody(`intake ${round} ${per}`, index * per, per)));
+        const floor = await bareRound(bodies);
+        const served = await soarRound(dir, `${round}-${per}`, bodies, per);
+        bare[shape]!.push(perSecond(accepted(floor) * per, floor.elapsedMs));
+        soar[shape]!.push(perSecond(accepted(served) * per, served.elapsedMs));
+        for (const [name, result] of [['bare', floor], ['soar', served]] as const) {
+          const refused = refusedAny(result);
+          if (refused) problems.push(`round ${round + 1}, ${label}, ${name}: ${refused}`);
+        }
+        console.log(`round ${round + 1}, ${label}: bare ${formatNumber(bare[shape]!.at(-1)!)} alerts/s, soar ${formatNumber(soar[shape]!.at(-1)!)} alerts/s (${accepted(served) * per} accepted in ${formatNumber(served.elapsedMs / 1000, 1)} s)`);
       }
-      console.log(`round ${round + 1}: bare ${formatNumber(bare.at(-1)!)}/s, soar ${formatNumber(soar.at(-1)!)}/s (${accepted(served)} accepted in ${formatNumber(served.elapsedMs / 1000, 1)} s)`);
     }
-    const bareMedian = median(bare);
-    const soarMedian = median(soar);
     publish(
       'intake',
+      SHAPES.flatMap(({ label }, shape) => {
+        const bareMedian = median(bare[shape]!);
+        const soarMedian = median(soar[shape]!);
+        return [
+          { measure: `bare fastify route (JSON parse only), ${label}`, median: `${formatNumber(bareMedian)} alerts/s`, compared: 'baseline' },
+          { measure: `soar serve POST /api/alerts (planned, stored, synchronous FULL), ${label}`, median: `${formatNumber(soarMedian)} alerts/s`, compared: `${ratio(soarMedian, bareMedian)} of bare`, target: `≥ ${formatNumber(TARGET_PER_SECOND)}/s (${ratio(soarMedian, TARGET_PER_SECOND)})` },
+        ];
+      }),
       [
-        { measure: 'bare fastify route (JSON parse only)', median: `${formatNumber(bareMedian)}/s`, compared: 'baseline' },
-        { measure: 'soar serve POST /api/alerts (planned, stored, synchronous FULL)', median: `${formatNumber(soarMedian)}/s`, compared: `${ratio(soarMedian, bareMedian)} of bare`, target: `≥ ${formatNumber(TARGET_PER_SECOND)}/s (${ratio(soarMedian, TARGET_PER_SECOND)})` },
-      ],
-      [
-        `medians of ${ROUNDS} interleaved rounds; each round: up to ${formatNumber(ALERTS)} unique Kibana webhook bodies (one alert, own host: a new incident each, gated playbook), ${CLIENTS} keep-alive clients in a worker thread, at most ${ROUND_MS / 1000} s`,
+        `medians of ${ROUNDS} interleaved rounds; each round and shape: ${formatNumber(ALERTS)} unique alerts in Kibana webhook bodies (each alert on its own host: a new incident each, gated playbook), ${CLIENTS} keep-alive clients in a worker thread, at most ${ROUND_MS / 1000} s`,
         ...(problems.length > 0 ? [`answers other than 202: ${problems.join('; ')}`] : []),
       ],
     );

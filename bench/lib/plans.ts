@@ -11,9 +11,12 @@ export function alertUuid(label: string, index: number): string {
   return createHash('sha256').update(`${label} ${index}`).digest('hex');
 }
 
-/** The Kibana webhook body of alert `index`: the mining fixture on its own host (web-NNN), so each alert is a new incident. */
-export function alertBody(label: string, index: number): Record<string, unknown> {
-  return kibanaBody([{ uuid: alertUuid(label, index), host: hostName(index) }]);
+/**
+ * The Kibana webhook body of alerts `index` … `index + count - 1` (one, or a summary action's
+ * several): the mining fixture, each on its own host (web-NNN), so each alert is a new incident.
+ */
+export function alertBody(label: string, index: number, count = 1): Record<string, unknown> {
+  return kibanaBody(Array.from({ length: count }, (_, offset) => ({ uuid: alertUuid(label, index + offset), host: hostName(index + offset) })));
 }
 
 /** The plan soar serve would make for alert `index`, built the way intake builds it. */
