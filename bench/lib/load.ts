@@ -19,20 +19,32 @@ export interface LoadResult {
 // Plain JavaScript for a worker thread: the clients get their own event loop (and core), so their cost is not the server's.
 const CLIENTS = `
 const { parentPort, workerData } = require('node:worker_threads');
+const http = require('node:http');
 const { url, headers, bodies, clients, maxMs } = workerData;
+const agent = new http.Agent({ keepAlive: true, maxSockets: clients });
+const target = new URL(url);
 const statuses = {};
 let next = 0;
 const started = performance.now();
+function post(body) {
+  return new Promise((resolve, reject) => {
+    const request = http.request({ host: target.hostname, port: target.port, path: target.pathname, method: 'POST', agent, headers: { ...headers, 'content-length': Buffer.byteLength(body) } }, (response) => {
+      response.on('data', () => {});
+      response.on('end', () => resolve(response.statusCode));
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+    request.end(body);
+  });
+}
 async function client() {
   while (next < bodies.length && performance.now() - started < maxMs) {
-    const body = bodies[next++];
-    const response = await fetch(url, { method: 'POST', headers, body });
-    await response.arrayBuffer();
-    statuses[response.status] = (statuses[response.status] ?? 0) + 1;
+    const status = await post(bodies[next++]);
+    statuses[status] = (statuses[status] ?? 0) + 1;
   }
 }
 Promise.all(Array.from({ length: clients }, client)).then(
-  () => parentPort.postMessage({ elapsedMs: performance.now() - started, statuses }),
+  () => { agent.destroy(); parentPort.postMessage({ elapsedMs: performance.now() - started, statuses }); },
   (error) => parentPort.postMessage({ error: String(error && error.stack || error) }),
 );
 `;
