@@ -581,13 +581,13 @@ describe('one soar command at a time on a host', () => {
     expect(returned).toBeGreaterThanOrEqual(await released);
   });
 
-  it('a command that cannot have the host within 30 s fails, to be tried again, having done nothing: the miner still runs', async () => {
+  it('a command that cannot have the host within 30 s fails, retryable, having done nothing: the miner still runs', async () => {
     const before = await unitState(host, 'c3pool_miner.service');
     const { released } = await holdLock(45);
     try {
       const failure = await response.perform('kill').catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(StepFailedError);
-      expect((failure as StepFailedError).message).toContain(`another soar command has held this host (${LOCK}) for 30 s`);
+      expect((failure as StepFailedError).message).toContain(`another soar command has held this host (${LOCK}) for 30 s, so this one did nothing`);
       expect((failure as StepFailedError).retryable).toBe(true);
       expect(await unitState(host, 'c3pool_miner.service')).toMatchObject({ ActiveState: 'active', UnitFileState: 'enabled', MainPID: before.MainPID });
     } finally {
