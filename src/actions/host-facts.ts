@@ -105,10 +105,16 @@ export function isPackaged(file: FileFacts | undefined): boolean {
 }
 
 /**
- * The unit's programs whose path holds a newline (foreign_programs in prelude.sh): never hunted or
- * moved by path, so they are named here for the analyst, escaped, to remove by hand.
+ * The unit's programs that foreign_programs (prelude.sh) leaves alone, never hunting or moving them
+ * by path, named here for the analyst: those whose path holds a newline (escaped), and, on a host
+ * with no package database, those in the system's own directories (unverified: they cannot be
+ * told from the system's).
  */
-export function unnamablePrograms(records: Records): { unnamablePrograms?: string[] } {
-  const paths = records.all('unnamable');
-  return paths.length > 0 ? { unnamablePrograms: paths.map((path) => JSON.stringify(path)) } : {};
+export function programsLeftAlone(records: Records): { unnamablePrograms?: string[]; unverifiedPrograms?: string[] } {
+  const unnamable = records.all('unnamable');
+  const unverified = records.all('unverified');
+  return {
+    ...(unnamable.length > 0 ? { unnamablePrograms: unnamable.map((path) => JSON.stringify(path)) } : {}),
+    ...(unverified.length > 0 ? { unverifiedPrograms: unverified } : {}),
+  };
 }

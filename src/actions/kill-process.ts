@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { ActionDefinition } from './action.js';
 import { StepFailedError } from './failure.js';
-import { connectionsFrom, processesFrom, unnamablePrograms } from './host-facts.js';
+import { connectionsFrom, processesFrom, programsLeftAlone } from './host-facts.js';
 import type { Records } from './records.js';
 import { hostScript } from './script.js';
 
@@ -48,7 +48,7 @@ export const killProcess: ActionDefinition<z.infer<typeof params>> = {
     const evidence = {
       unit: target.unit,
       programs: records.all('binary'),
-      ...unnamablePrograms(records),
+      ...programsLeftAlone(records),
       before,
       after,
       processes,

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import type { ActionDefinition, PlanContext } from './action.js';
 import { StepFailedError } from './failure.js';
-import { unnamablePrograms } from './host-facts.js';
+import { programsLeftAlone } from './host-facts.js';
 import type { Records } from './records.js';
 import { hostScript } from './script.js';
 
@@ -61,7 +61,7 @@ export const removeUnit: ActionDefinition<Record<string, never>> = {
       unlocked: records.groups('unlocked').map(({ value, fields }) => ({ path: value, attrs: fields.attrs })),
       kept,
       skipped: records.all('skipped'),
-      ...unnamablePrograms(records),
+      ...programsLeftAlone(records),
       removedDirectories: records.all('removed_dir'),
       loadState: records.get('load_state'),
       // The load state that made a daemon-reload necessary, when one was.
@@ -79,7 +79,10 @@ export const removeUnit: ActionDefinition<Record<string, never>> = {
       throw new StepFailedError(`systemd still loads ${unit} (${records.get('load_state') ?? 'no answer'}) after quarantine`, { retryable: true, evidence });
     }
     const unlocked = evidence.unlocked.length > 0 ? `; cleared immutable/append-only flags on ${evidence.unlocked.map((file) => file.path).join(', ')}` : '';
-    const left = evidence.unnamablePrograms ? `; LEFT IN PLACE, remove by hand (a newline in the path, which soar does not act on): ${evidence.unnamablePrograms.join(', ')}` : '';
+    const left = [
+      evidence.unnamablePrograms && `; LEFT IN PLACE, remove by hand (a newline in the path, which soar does not act on): ${evidence.unnamablePrograms.join(', ')}`,
+      evidence.unverifiedPrograms && `; LEFT IN PLACE, no package database to tell it from the system's: ${evidence.unverifiedPrograms.join(', ')}`,
+    ].filter(Boolean).join('');
     return {
       outcome: 'quarantined',
       summary:

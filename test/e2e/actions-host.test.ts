@@ -364,7 +364,15 @@ describe('a unit file an installer left directly in a .wants directory', () => {
   });
 });
 
-describe('a unit that runs its miner through a shell', () => {
+// With dpkg the shell is the package's; on a host with no package database soar cannot tell it
+// from the system's, and leaves it alone all the same (dpkg-query, dpkg and rpm hidden).
+const HIDE_PACKAGE_TOOLS = 'for tool in dpkg-query dpkg rpm; do mv /usr/bin/$tool /usr/bin/$tool.hidden; done';
+const SHOW_PACKAGE_TOOLS = 'for tool in dpkg-query dpkg rpm; do mv /usr/bin/$tool.hidden /usr/bin/$tool; done';
+
+describe.each([
+  { database: 'dpkg', kept: [{ path: '/bin/sh', kind: 'binary', package: 'dash' }], unverified: undefined },
+  { database: 'no package database', kept: [], unverified: ['/usr/bin/dash'] },
+])('a unit that runs its miner through a shell ($database)', ({ database, kept, unverified }) => {
   const unit = 'pastebin.service';
   const dir = '/var/tmp/.ice-unix';
   const miner = `${dir}/kthreaddk`;
@@ -382,24 +390,31 @@ describe('a unit that runs its miner through a shell', () => {
     const shHash = await hashesInHost(host, ['/bin/sh', '/usr/bin/dash']);
     await eventually('the unit\'s miner to start', async () => ((await minerPids(host, miner)).length === 2 ? true : undefined));
     const response = new Response(host, { 'file.name': unit, 'file.path': `/etc/systemd/system/${unit}` });
+    if (database !== 'dpkg') await inHost(host, ['sh', '-c', HIDE_PACKAGE_TOOLS]);
+    try {
+      const triage = await response.perform('triage');
+      expect(triage.outcome).toBe('malicious');
+      expect((triage.evidence as Record<string, any>).binaries.map((file: { path: string }) => file.path)).toEqual(['/bin/sh', miner]);
 
-    const triage = await response.perform('triage');
-    expect(triage.outcome).toBe('malicious');
-    expect((triage.evidence as Record<string, any>).binaries.map((file: { path: string }) => file.path)).toEqual(['/bin/sh', miner]);
+      const killed = await response.perform('kill');
+      expect(await minerPids(host, miner)).toEqual([]);
+      for (const pid of bystanders) expect((await lab.exec(host, ['kill', '-0', String(pid)])).exitCode, `bystander ${pid}`).toBe(0);
+      expect((killed.evidence as Record<string, any>).processes.map((process: ProcessFacts) => process.pid)).toContain(stray);
+      expect((killed.evidence as Record<string, any>).unverifiedPrograms).toEqual(unverified);
 
-    const killed = await response.perform('kill');
-    expect((killed.evidence as Record<string, any>).processes.map((process: ProcessFacts) => process.pid)).toContain(stray);
-    expect(await minerPids(host, miner)).toEqual([]);
-    for (const pid of bystanders) expect((await lab.exec(host, ['kill', '-0', String(pid)])).exitCode, `bystander ${pid}`).toBe(0);
-
-    const removed = await response.perform('remove');
-    const evidence = removed.evidence as Record<string, any>;
-    expect(evidence.kept).toEqual([{ path: '/bin/sh', kind: 'binary', package: 'dash' }]);
-    expect(evidence.moved.map((file: { kind: string; from: string }) => [file.kind, file.from])).toEqual([
-      ['binary', miner],
-      ['unit', `/etc/systemd/system/${unit}`],
-    ]);
-    expect(await hashesInHost(host, ['/bin/sh', '/usr/bin/dash'])).toEqual(shHash);
+      const removed = await response.perform('remove');
+      expect(await hashesInHost(host, ['/bin/sh', '/usr/bin/dash'])).toEqual(shHash);
+      const evidence = removed.evidence as Record<string, any>;
+      expect(evidence.kept).toEqual(kept);
+      expect(evidence.unverifiedPrograms).toEqual(unverified);
+      expect(evidence.moved.map((file: { kind: string; from: string }) => [file.kind, file.from])).toEqual([
+        ['binary', miner],
+        ['unit', `/etc/systemd/system/${unit}`],
+      ]);
+      if (unverified) expect(removed.summary).toContain('LEFT IN PLACE, no package database to tell it from the system\'s: /usr/bin/dash');
+    } finally {
+      if (database !== 'dpkg') await inHost(host, ['sh', '-c', SHOW_PACKAGE_TOOLS]);
+    }
     expect(await exists(host, dir)).toBe(false);
     expect(await unitState(host, unit)).toMatchObject({ LoadState: 'not-found' });
   });

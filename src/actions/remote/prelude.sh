@@ -161,7 +161,9 @@ LINES
 # must never make every shell on the host a target. A program whose resolved path holds a newline
 # (a link to "/tmp/x<newline>/opt/app/server") would read as other paths, a bystander's among
 # them: it is recorded as unnamable and never hunted or moved by path (its processes are the
-# unit's, and die with its cgroup).
+# unit's, and die with its cgroup). On a host with no package database (no dpkg, no rpm) a program
+# in the system's own directories cannot be told from the system's: it is recorded as unverified,
+# and left alone the same way.
 foreign_programs() {
   local binary resolved
   foreign=
@@ -178,7 +180,15 @@ LINES
   for resolved; do
     case $resolved in *"$nl"*) emit unnamable "$resolved"; continue ;; esac
     package_entry "$resolved"
-    [ -n "$entry" ] || foreign=$foreign$resolved$nl
+    [ -z "$entry" ] || continue
+    if [ "$PKG_TOOL" = none ]; then
+      case $resolved in
+        /bin/* | /sbin/* | /lib/* | /lib32/* | /lib64/* | /usr/bin/* | /usr/sbin/* | /usr/lib/* | /usr/lib32/* | /usr/lib64/* | /usr/libexec/*)
+          emit unverified "$resolved"
+          continue ;;
+      esac
+    fi
+    foreign=$foreign$resolved$nl
   done
 }
 
