@@ -2,7 +2,7 @@ import * as z from 'zod';
 import type { ActionDefinition, StepResult } from './action.js';
 import type { Config } from '../config/config.js';
 import { StepFailedError } from './failure.js';
-import { connectionsFrom, filesFrom, isPackaged, processesFrom, type FileFacts } from './host-facts.js';
+import { connectionsFrom, filesFrom, isPackaged, processesFrom, programsLeftAlone, type FileFacts } from './host-facts.js';
 import { isPoolPort, MINER_PROCESS_NAMES, POOL_DOMAINS, SUSPICIOUS_BINARY_DIRS } from './indicators.js';
 import type { Records } from './records.js';
 import { hostScript } from './script.js';
@@ -36,6 +36,8 @@ function factsFrom(records: Records, unit: string) {
     wants: filesFrom(records, 'wants'),
     copies: filesFrom(records, 'copy'),
     binaries: filesFrom(records, 'binary'),
+    // What kill and remove will leave alone, for the analyst at their gates.
+    ...programsLeftAlone(records),
     configs: records.all('config.path'),
     pools: records.all('config.pool'),
     processes,
@@ -116,7 +118,9 @@ function poolConnectionMarks(facts: TriageFacts): string[] {
  *   malicious, behind the same approval gates.
  */
 function verdict(facts: TriageFacts, config: Config): StepResult {
-  const result = (outcome: string, reasons: string): StepResult => ({ outcome, summary: reasons, changed: false, evidence: { ...facts, reasons } });
+  // Said with every verdict, so that the analyst at kill's and remove's gates knows.
+  const unverified = facts.unverifiedPrograms ? `; no package database on the host: kill and remove leave ${facts.unverifiedPrograms.join(', ')} alone` : '';
+  const result = (outcome: string, reasons: string): StepResult => ({ outcome, summary: `${reasons}${unverified}`, changed: false, evidence: { ...facts, reasons: `${reasons}${unverified}` } });
   const marks = minerMarks(facts);
   const vouched = knownGood(facts, config);
   if (vouched !== undefined) {

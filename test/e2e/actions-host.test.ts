@@ -395,6 +395,8 @@ describe.each([
       const triage = await response.perform('triage');
       expect(triage.outcome).toBe('malicious');
       expect((triage.evidence as Record<string, any>).binaries.map((file: { path: string }) => file.path)).toEqual(['/bin/sh', miner]);
+      expect((triage.evidence as Record<string, any>).unverifiedPrograms).toEqual(unverified);
+      if (unverified) expect(triage.summary).toContain('no package database on the host: kill and remove leave /usr/bin/dash alone');
 
       const killed = await response.perform('kill');
       expect(await minerPids(host, miner)).toEqual([]);
