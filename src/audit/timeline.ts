@@ -25,6 +25,9 @@ export function shownCommand(argv: readonly string[]): string {
 
 const quoted = (arg: string) => shellQuote(arg.replace(/\0/g, '\\0'));
 
+/** The record a remote script prints first when another soar command held the host (prelude.sh's lock). */
+const HOST_BUSY = 'host_busy=1\0';
+
 /** How a program ended, in words: exit status, signal, timeout or unknown, and how long it took. */
 export function ending(result: { exitCode: number | null; signal: string | null; timedOut: boolean; outcomeUnknown: boolean; durationMs: number }): string {
   const how = result.outcomeUnknown
@@ -74,7 +77,8 @@ function describe(entry: Entry): string {
       return `$ ${clip(shownCommand(entry.data.argv), 200)}`;
     case 'command.returned': {
       const { result, purpose } = entry.data;
-      return `${clip(purpose, 100)}: ${ending(result)}, stdout ${short(result.stdout.sha256)}${result.stdout.cut ? ' (cut)' : ''}`;
+      const waited = result.stdout.text.startsWith(HOST_BUSY) ? ', after waiting for another soar command on the host' : '';
+      return `${clip(purpose, 100)}: ${ending(result)}${waited}, stdout ${short(result.stdout.sha256)}${result.stdout.cut ? ' (cut)' : ''}`;
     }
     case 'step.result':
       return `${printable(entry.data.outcome)}${entry.data.changed ? '' : ' (nothing changed)'}: ${clip(entry.data.summary, 160)}`;

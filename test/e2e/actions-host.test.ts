@@ -115,13 +115,13 @@ class Response {
     return { step, action, context };
   }
 
-  /** Runs a step, optionally with other params than the playbook gives it (planned afresh). */
-  async perform(id: string, params?: unknown): Promise<StepResult> {
+  /** Runs a step, optionally with other params than the playbook gives it (planned afresh), or through other io. */
+  async perform(id: string, params?: unknown, io = this.io): Promise<StepResult> {
     const planned = this.#step(id);
     const { action, context } = planned;
     const step = params === undefined ? planned.step : { ...planned.step, params, commands: action.plan(action.params.parse(params), context) };
     const started = performance.now();
-    const result = await performStep(step, action, context, this.io);
+    const result = await performStep(step, action, context, io);
     (measured[id] ??= []).push(Math.round(performance.now() - started));
     return result;
   }
@@ -591,11 +591,23 @@ describe('one soar command at a time on a host', () => {
 
   it('a command waits while another holds the host, and runs once that one has ended', async () => {
     const { released } = await holdLock(3);
-    const result = await response.perform('triage');
+    const said: string[] = [];
+    const io: StepIo = {
+      ...response.io,
+      observe: (event) => {
+        if (event.phase === 'returned') said.push(event.result.stdout);
+      },
+    };
+    const result = await response.perform('triage', undefined, io);
     const returned = Date.now();
     expect(result.outcome).toBe('malicious');
+    // Its first record says it waited: the trail's timeline shows that.
+    expect(said).toEqual([expect.stringMatching(/^host_busy=1\0/)]);
     // Without the lock triage is back in well under a second, while the other still holds the host.
     expect(returned).toBeGreaterThanOrEqual(await released);
+    // With the host free, nothing is said.
+    await response.perform('triage', undefined, io);
+    expect(said[1]).not.toContain('host_busy=');
   });
 
   it('a command that cannot have the host within 30 s fails, retryable, having done nothing: the miner still runs', async () => {

@@ -22,7 +22,11 @@ fail() { emit error "$1"; exit "${2:-1}"; }
 # util-linux (and busybox); a host without it runs each command unguarded, as before.
 if command -v flock >/dev/null 2>&1; then
   { command exec 9>>/run/soar.lock; } 2>/dev/null || fail "cannot open /run/soar.lock: soar's commands run as root (log in as root, or give the user sudo)" 1
-  flock -w 30 9 || fail "another soar command has held this host (/run/soar.lock) for 30 s, so this one did nothing" 75
+  if ! flock -n 9; then
+    # The first record: the trail then says why this command took longer than its work.
+    emit host_busy 1
+    flock -w 30 9 || fail "another soar command has held this host (/run/soar.lock) for 30 s, so this one did nothing" 75
+  fi
 fi
 
 # Refuse anything that is not a plain unit name again, on the host, before it is used.

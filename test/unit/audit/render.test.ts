@@ -103,6 +103,16 @@ describe('soar audit show: the timeline', () => {
     expect(report(RUNS.held).unrecognised).toBe(0);
   });
 
+  it('says when a command waited for another soar command on the host (its script\'s first record)', () => {
+    const returned = runtimeRun('contained-run.jsonl').find((entry) => entry.kind === 'command.returned')!;
+    const waited = structuredClone(returned.data) as { result: { stdout: { text: string } } };
+    waited.result.stdout.text = `host_busy=1\0${waited.result.stdout.text}`;
+    const record = (seq: number, data: unknown): AuditRecord => ({ seq, time: '2026-11-23T15:03:47.880Z', ...returned, data, prev: '0'.repeat(64), hash: '0'.repeat(64) });
+    const [plain, busy] = timelineOf([record(1, returned.data), record(2, waited)]).map((line) => line.text);
+    expect(plain).not.toContain('waiting');
+    expect(busy).toMatch(/: exit 0 in \d+ ms, after waiting for another soar command on the host, stdout [0-9a-f]{12}$/);
+  });
+
   it('shows a run taken over from a runner that died, and the step it settled', () => {
     const crashed = timeline(RUNS.crashed);
     expect(crashed).toMatch(/ soar +run TAKEN OVER from pid 4242 on soc-runner-1 \(process gone\)\n/);
