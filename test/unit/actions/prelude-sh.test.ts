@@ -168,6 +168,16 @@ exit $status
   });
 });
 
+describe('foreign_programs on a host with no package database', () => {
+  it('leaves the programs in the system\'s own directories alone, as unverified; any other is the unit\'s own', () => {
+    // Parents that do not exist here, so readlink -f leaves each path as it is.
+    const system = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/usr/bin', '/usr/sbin', '/usr/lib', '/usr/lib32', '/usr/lib64', '/usr/libexec'].map((dir) => `${dir}/soar-test/program`);
+    const own = ['/usr/local/bin/soar-test/node', '/opt/soar-test/server', '/root/soar-test/xmrig', '/tmp/soar-test/x', '/usr/share/soar-test/x'];
+    const script = `PKG_TOOL=none; binaries=$(printf '%s\\n' "$@")$nl; foreign_programs; printf '%s' "$foreign" | while IFS= read -r program; do emit foreign "$program"; done`;
+    expect(sh(script, ...system, ...own).records).toEqual([...system.map((path) => `unverified=${path}`), ...own.map((path) => `foreign=${path}`)]);
+  });
+});
+
 describe('unit_pids and binary_pids', () => {
   it('find the processes running a program, also after it was deleted, and drop 0, 1 and junk', async () => {
     const dir = join(scratch, 'odd dir [x]');
