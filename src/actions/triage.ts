@@ -120,7 +120,10 @@ function poolConnectionMarks(facts: TriageFacts): string[] {
 function verdict(facts: TriageFacts, config: Config): StepResult {
   // Said with every verdict, so that the analyst at kill's and remove's gates knows.
   const unverified = facts.unverifiedPrograms ? `; no package database on the host: kill and remove leave ${facts.unverifiedPrograms.join(', ')} alone` : '';
-  const result = (outcome: string, reasons: string): StepResult => ({ outcome, summary: `${reasons}${unverified}`, changed: false, evidence: { ...facts, reasons: `${reasons}${unverified}` } });
+  const result = (outcome: string, why: string): StepResult => {
+    const reasons = `${why}${unverified}`;
+    return { outcome, summary: reasons, changed: false, evidence: { ...facts, reasons } };
+  };
   const marks = minerMarks(facts);
   const vouched = knownGood(facts, config);
   if (vouched !== undefined) {
