@@ -1,6 +1,8 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { SoarError } from '../errors.js';
+import { isSoarError, SoarError } from '../errors.js';
+import { auditRowData } from '../store/audit-table.js';
+import { InternedJson } from '../store/interned-json.js';
 import { readAuditHead, type AuditHead } from './head.js';
 import type { TrailRecord } from './verify.js';
 
@@ -29,8 +31,11 @@ export function readStoredTrail(store: string): StoredTrail {
     throw new SoarError('STORE_UNAVAILABLE', `cannot open the store ${store}: ${(error as Error).message}`, { cause: error });
   }
   try {
-    const rows = db.prepare('SELECT seq, time, run, kind, actor, data, prev, hash FROM audit ORDER BY seq').all() as Array<Record<string, unknown>>;
-    return { records: rows.map(toTrailRecord), head };
+    // SELECT *: a store from before interned audit data has no `interned` column.
+    const rows = db.prepare('SELECT * FROM audit ORDER BY seq').all() as Array<Record<string, unknown>>;
+    let json: InternedJson | undefined;
+    const blobs = () => (json ??= new InternedJson(db));
+    return { records: rows.map((row) => toTrailRecord(row, blobs)), head };
   } catch (error) {
     throw new SoarError('AUDIT_TABLE_UNREADABLE', `the store ${store} has no readable audit table (${(error as Error).message}): it is not a soar store, or it was tampered with`, { cause: error });
   } finally {
@@ -38,16 +43,16 @@ export function readStoredTrail(store: string): StoredTrail {
   }
 }
 
-function toTrailRecord(row: Record<string, unknown>): TrailRecord {
+function toTrailRecord(row: Record<string, unknown>, blobs: () => InternedJson): TrailRecord {
   const seq = typeof row.seq === 'number' ? row.seq : Number.NaN;
   const wrong = TEXT_COLUMNS.find((column) => typeof row[column] !== 'string');
   if (wrong) return { seq, unreadable: `its ${wrong} is not text` };
   if (typeof row.data !== 'string') return { seq, unreadable: 'its data is not text' };
   let data: unknown;
   try {
-    data = JSON.parse(row.data);
-  } catch {
-    return { seq, unreadable: 'its data is not JSON' };
+    data = auditRowData({ data: row.data, interned: typeof row.interned === 'number' ? row.interned : undefined }, blobs);
+  } catch (error) {
+    return { seq, unreadable: isSoarError(error) ? error.message : 'its data is not JSON' };
   }
   const text = row as Record<(typeof TEXT_COLUMNS)[number], string>;
   return { seq, time: text.time, run: text.run, kind: text.kind, actor: text.actor, data, prev: text.prev, hash: text.hash };

@@ -112,4 +112,12 @@ export const MIGRATIONS: readonly string[] = [
   DROP TABLE leases;
   ALTER TABLE leases_keyed RENAME TO leases;
   `,
+  // Audit data keeps its long strings (the scripts each approval request and command record
+  // carries) in blobs, as plans do; rows written before keep theirs inline (interned = 0). The
+  // trail now depends on blobs, so they are append-only too.
+  `
+  ALTER TABLE audit ADD COLUMN interned INTEGER NOT NULL DEFAULT 0;
+  CREATE TRIGGER blobs_no_update BEFORE UPDATE ON blobs BEGIN SELECT RAISE(ABORT, 'blobs are append-only: the audit trail refers to them'); END;
+  CREATE TRIGGER blobs_no_delete BEFORE DELETE ON blobs BEGIN SELECT RAISE(ABORT, 'blobs are append-only: the audit trail refers to them'); END;
+  `,
 ];

@@ -28,8 +28,8 @@ export class SqliteStore implements Store {
   constructor(readonly file: string, options: { key?: Buffer } = {}) {
     this.db = openDatabase(file);
     this.#key = options.key;
-    this.audit = new AuditTable(this.db, options.key);
     this.#json = new InternedJson(this.db);
+    this.audit = new AuditTable(this.db, this.#json, options.key);
   }
 
   #sql(text: string): SqliteStatement {

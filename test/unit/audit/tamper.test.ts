@@ -1,4 +1,4 @@
-import type Database from 'better-sqlite3';
+import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -249,3 +249,45 @@ function sameJson(text: string, data: unknown): boolean {
   }
 }
 
+
+describe('tamper tests on the long strings records keep in blobs (the scripts every command record names)', () => {
+  /** Each blob of the store, with the first record that refers to it. */
+  function blobsAndFirstUse(file: string): Array<{ hash: string; text: string; firstSeq: number }> {
+    const db = new Database(file, { readonly: true });
+    try {
+      const blobs = db.prepare('SELECT hash, text FROM blobs ORDER BY hash').all() as Array<{ hash: string; text: string }>;
+      const rows = db.prepare('SELECT seq, data FROM audit WHERE interned = 1 ORDER BY seq').all() as Array<{ seq: number; data: string }>;
+      return blobs.map(({ hash, text }) => ({ hash, text, firstSeq: rows.find((row) => row.data.includes(`\\u0000b${hash}`))!.seq }));
+    } finally {
+      db.close();
+    }
+  }
+
+  it('the trail keeps its scripts in blobs, each once', () => {
+    const blobs = blobsAndFirstUse(plain.file);
+    expect(blobs.length).toBeGreaterThan(5);
+    expect(blobs.every(({ text }) => text.length >= 1024)).toBe(true);
+  });
+
+  it('an edit of any blob is found at the first record that refers to it', () => {
+    for (const store of [plain, keyed]) {
+      for (const { hash, text, firstSeq } of blobsAndFirstUse(store.file)) {
+        const verdict = verdictAfter(store, (db) => db.prepare('UPDATE blobs SET text = ? WHERE hash = ?').run(`${text.slice(0, -1)}${text.endsWith('x') ? 'y' : 'x'}`, hash), store === keyed ? KEY : undefined);
+        expect(verdict).toMatchObject({ ok: false, seq: firstSeq, problem: 'edited' });
+      }
+    }
+  });
+
+  it('a deleted blob is found at the first record that refers to it, and named', () => {
+    for (const { hash, firstSeq } of blobsAndFirstUse(plain.file)) {
+      const verdict = verdictAfter(plain, (db) => db.prepare('DELETE FROM blobs WHERE hash = ?').run(hash));
+      expect(verdict).toMatchObject({ ok: false, seq: firstSeq, problem: 'edited', message: expect.stringContaining(`blob ${hash}`) });
+    }
+  });
+
+  it('a record read as plain JSON instead of through its blobs is found', () => {
+    const { firstSeq } = blobsAndFirstUse(plain.file)[0]!;
+    const verdict = verdictAfter(plain, (db) => db.prepare('UPDATE audit SET interned = 0 WHERE seq = ?').run(firstSeq));
+    expect(verdict).toMatchObject({ ok: false, seq: firstSeq, problem: 'edited' });
+  });
+});

@@ -6,6 +6,7 @@ import { auditHeadFile, writeAuditHead } from '../../../src/audit/head.js';
 import type { AuditEntry, AuditRecord } from '../../../src/audit/record.js';
 import { sha256Hex } from '../../../src/canonical-json.js';
 import { AuditTable } from '../../../src/store/audit-table.js';
+import { InternedJson } from '../../../src/store/interned-json.js';
 import { openDatabase } from '../../../src/store/database.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -134,7 +135,7 @@ export interface BuiltStore {
  */
 export function buildStore(file: string, entries: readonly AuditEntry[], key?: Buffer): BuiltStore {
   const db = openDatabase(file);
-  const table = new AuditTable(db, key);
+  const table = new AuditTable(db, new InternedJson(db), key);
   const records: AuditRecord[] = [];
   try {
     for (const entry of entries) {
@@ -157,7 +158,7 @@ export function tamperedCopy(source: string, target: string, attack: (db: Databa
   if (existsSync(auditHeadFile(source))) copyFileSync(auditHeadFile(source), auditHeadFile(target));
   const db = new Database(target);
   try {
-    db.exec('DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete;');
+    db.exec('DROP TRIGGER IF EXISTS audit_no_update; DROP TRIGGER IF EXISTS audit_no_delete; DROP TRIGGER IF EXISTS blobs_no_update; DROP TRIGGER IF EXISTS blobs_no_delete;');
     db.transaction(() => attack(db))();
   } finally {
     db.close();

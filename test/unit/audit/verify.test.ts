@@ -131,7 +131,7 @@ describe('forgeries that recompute hashes', () => {
     for (const [store, key] of [[keyed, KEY], [plain, undefined]] as const) {
       const last = store.records.at(-1)!;
       const forged = chainRecord(last, { run: last.run, kind: 'approval.granted', actor: 'mallory', data: { step: 'kill', reason: 'ok' } }, new Date());
-      const file = copy(store, (db) => db.prepare('INSERT INTO audit VALUES (@seq, @time, @run, @kind, @actor, @data, @prev, @hash)').run({ ...forged, data: canonicalJson(forged.data) }));
+      const file = copy(store, (db) => db.prepare('INSERT INTO audit (seq, time, run, kind, actor, data, prev, hash) VALUES (@seq, @time, @run, @kind, @actor, @data, @prev, @hash)').run({ ...forged, data: canonicalJson(forged.data) }));
       expect(verified(file, key)).toMatchObject(key ? { ok: false, seq: last.seq + 1, problem: 'edited' } : { ok: true, unanchored: 1 });
     }
   });

@@ -3,16 +3,29 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { expect, it } from 'vitest';
+import { GENESIS, chainRecord, type AuditRecord } from '../../../src/audit/record.js';
+import { readStoredTrail } from '../../../src/audit/stored-trail.js';
+import { verifyChain } from '../../../src/audit/verify.js';
+import { canonicalJson } from '../../../src/canonical-json.js';
 import { MIGRATIONS } from '../../../src/store/migrations.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 
-it('a store from before host leases keeps the lease of the run it holds, and takes host leases after the upgrade', () => {
+/** Where each schema change begins in MIGRATIONS. */
+const HOST_LEASES = 3;
+const INTERNED_AUDIT = 4;
+
+/** A store as an earlier soar left it: the migrations before `version` applied, nothing after. */
+function storeAt(version: number): { file: string; db: Database.Database } {
   const file = join(mkdtempSync(join(tmpdir(), 'soar-migrations-')), 'soar.db');
-  // The store as the previous soar left it: every migration but the last, a run under a lease.
-  const old = new Database(file);
-  old.pragma('journal_mode = WAL');
-  MIGRATIONS.slice(0, -1).forEach((sql) => old.exec(sql));
-  old.pragma(`user_version = ${MIGRATIONS.length - 1}`);
+  const db = new Database(file);
+  db.pragma('journal_mode = WAL');
+  MIGRATIONS.slice(0, version).forEach((sql) => db.exec(sql));
+  db.pragma(`user_version = ${version}`);
+  return { file, db };
+}
+
+it('a store from before host leases keeps the lease of the run it holds, and takes host leases after the upgrade', () => {
+  const { file, db: old } = storeAt(HOST_LEASES);
   old.prepare(`INSERT INTO runs (id, alert_id, playbook_id, host, plan, plan_hash, playbook, snapshot, status, created_at, updated_at) VALUES ('run-1', 'a', 'p', 'web-01', '{}', 'h', '{}', '{}', 'active', 't', 't')`).run();
   old.prepare(`INSERT INTO leases (run, owner, hostname, pid, expires_at) VALUES ('run-1', 'other', 'soc-1', 42, 9999999999999)`).run();
   old.close();
@@ -25,4 +38,35 @@ it('a store from before host leases keeps the lease of the run it holds, and tak
   } finally {
     store.close();
   }
+});
+
+it('a trail from before interned audit data reads back as it was written, and the chain goes on across the upgrade', () => {
+  const { file, db: old } = storeAt(INTERNED_AUDIT);
+  // Inline data as the earlier soar stored it: a long script, and strings that start with NUL.
+  const data = { argv: ['sh', '-c', `echo soar\n${'true\n'.repeat(400)}`], hostile: ['\0b' + 'f'.repeat(64), '\0'] };
+  const first = chainRecord(undefined, { run: 'run-1', kind: 'command.sent', actor: 'soar', data }, new Date());
+  old.prepare('INSERT INTO audit (seq, time, run, kind, actor, data, prev, hash) VALUES (@seq, @time, @run, @kind, @actor, @data, @prev, @hash)').run({ ...first, data: canonicalJson(data) });
+  old.close();
+  // A reviewer may read it before any soar opens (and migrates) it.
+  expect(verifyChain(readStoredTrail(file).records)).toMatchObject({ ok: true, count: 1 });
+
+  const store = new SqliteStore(file);
+  let second: AuditRecord;
+  try {
+    expect(store.auditRecords()).toEqual([first]);
+    second = store.transaction(() => store.appendAudit({ run: 'run-1', kind: 'command.sent', actor: 'soar', data }));
+    expect(store.auditRecords()).toEqual([first, second]);
+    const stored = store.db.prepare('SELECT seq, interned, length(data) AS bytes FROM audit ORDER BY seq').all();
+    expect(stored).toEqual([
+      { seq: 1, interned: 0, bytes: canonicalJson(data).length },
+      { seq: 2, interned: 1, bytes: expect.any(Number) },
+    ]);
+    expect((stored[1] as { bytes: number }).bytes).toBeLessThan(300);
+  } finally {
+    store.close();
+  }
+  const { records, head } = readStoredTrail(file);
+  expect(records).toEqual([first, second]);
+  expect(first.prev).toBe(GENESIS);
+  expect(verifyChain(records, { head: head ?? null })).toMatchObject({ ok: true, count: 2, anchored: true });
 });
