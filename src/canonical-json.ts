@@ -32,14 +32,30 @@ export function canonicalDigest(value: unknown, key?: Buffer): string {
   return digest.update(pending).digest('hex');
 }
 
+/**
+ * sha256 of the canonical text of `value` in which each long string (the action scripts) is
+ * written as `#` and the sha256 of its JSON text. It binds as tightly as canonicalDigest (a
+ * string's sha256 stands for the string, and `#` occurs in canonical JSON only inside strings),
+ * but hashes each script once per process instead of once per plan: the step and plan hashes.
+ */
+export function compactDigest(value: unknown): string {
+  const digest = createHash('sha256');
+  let pending = '';
+  writeCanonical(value, (part, long) => {
+    pending += long ? `#${(long.sha256 ??= sha256Hex((long.utf8 ??= Buffer.from(part))))}` : part;
+  });
+  return digest.update(pending).digest('hex');
+}
+
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash('sha256').update(data).digest('hex');
 }
 
-/** A long string's JSON text, with its UTF-8 once a digest has asked for it. */
+/** A long string's JSON text, with its UTF-8 and the text's sha256 once a digest has asked for them. */
 interface LongJson {
   text: string;
   utf8?: Buffer;
+  sha256?: string;
 }
 
 /** Strings this long are the action scripts every plan and approval repeats: escaped once each. */

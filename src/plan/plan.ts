@@ -2,7 +2,7 @@ import type { ActionDefinition, PlannedCommand } from '../actions/action.js';
 import type { Alert } from '../alert/alert.js';
 import { extractTarget, type Target } from '../alert/target.js';
 import { matchTrigger } from '../alert/trigger.js';
-import { canonicalDigest, sha256Hex } from '../canonical-json.js';
+import { compactDigest, sha256Hex } from '../canonical-json.js';
 import type { Config, HostEntry } from '../config/config.js';
 import { SoarError } from '../errors.js';
 import type { ApprovalPolicy, Playbook, Step } from '../playbook/load.js';
@@ -28,7 +28,7 @@ export interface PlannedStep {
   onFailure: Step['onFailure'];
   next: Record<string, string>;
   commands: PlannedCommand[];
-  /** sha256 of the step's canonical form: an approval binds to it and is void if it changes. */
+  /** sha256 of the step's canonical form (compactDigest): an approval binds to it and is void if it changes. */
   hash: string;
 }
 
@@ -107,7 +107,7 @@ export function planFor(input: {
       onFailure: step.onFailure,
       next: step.next,
       commands,
-      hash: canonicalDigest(bound),
+      hash: compactDigest(bound),
     };
   });
 
@@ -118,6 +118,6 @@ export function planFor(input: {
     target,
     host: hostEntry && { address: hostEntry.address, port: hostEntry.port, user: hostEntry.user, jump: hostEntry.jump },
     steps,
-    hash: canonicalDigest({ runId, playbook: playbook.id, target, steps: steps.map((step) => step.hash) }),
+    hash: compactDigest({ runId, playbook: playbook.id, target, steps: steps.map((step) => step.hash) }),
   };
 }

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
-import { canonicalDigest, canonicalJson, sha256Hex } from '../../src/canonical-json.js';
+import { canonicalDigest, canonicalJson, compactDigest, sha256Hex } from '../../src/canonical-json.js';
 
 /**
- * The first implementation, kept as the oracle: trails and step hashes written by it must still
- * verify, so the text may never change.
+ * The first implementation, kept as the oracle: trails written by it must still verify, so the
+ * text may never change.
  */
 const reference = (value: unknown): string => {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
@@ -63,6 +63,26 @@ describe('canonicalJson', () => {
         expect(canonicalDigest(values, key)).toBe(createHmac('sha256', key).update(text).digest('hex'));
       }),
       { numRuns: 200, seed: 13 },
+    );
+  });
+
+  it('digests steps compactly: the canonical text with each string of 1 KB or more as # and the sha256 of its JSON text', () => {
+    const compact = (value: unknown): string => {
+      if (typeof value === 'string' && value.length >= 1024) return `#${sha256Hex(JSON.stringify(value))}`;
+      if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+      if (Array.isArray(value)) return `[${value.map((item) => compact(item ?? null)).join(',')}]`;
+      const entries = Object.entries(value as Record<string, unknown>)
+        .filter(([, member]) => member !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      return `{${entries.map(([key, member]) => `${JSON.stringify(key)}:${compact(member)}`).join(',')}}`;
+    };
+    const script = fc.string({ unit: 'binary', minLength: 1020, maxLength: 1100 });
+    fc.assert(
+      fc.property(fc.array(fc.oneof(fc.jsonValue(), script, fc.array(script, { maxLength: 2 })), { maxLength: 4 }), (values) => {
+        expect(compactDigest(values)).toBe(sha256Hex(compact(values)));
+        expect(compactDigest(values)).toBe(compactDigest(reversedKeys(values)));
+      }),
+      { numRuns: 200, seed: 14 },
     );
   });
 
