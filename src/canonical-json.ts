@@ -13,6 +13,34 @@ export function canonicalJson(value: unknown): string {
 }
 
 /**
+ * The value canonicalJson's text parses back to (undefined members dropped, undefined and
+ * functions in arrays as null, -0 as 0), without writing the text: its strings are the value's
+ * own, so a script in an audit record is neither escaped, copied nor parsed again.
+ */
+export function canonicalValue(value: unknown): unknown {
+  if (typeof value === 'string' || typeof value === 'boolean' || value === null) return value;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new TypeError('canonical JSON has no NaN or Infinity');
+    return value === 0 ? 0 : value;
+  }
+  if (typeof value !== 'object') return JSON.parse(JSON.stringify(value) ?? 'null') as unknown;
+  if (Array.isArray(value)) {
+    const copy: unknown[] = [];
+    for (let index = 0; index < value.length; index += 1) copy.push(canonicalValue(value[index] ?? null));
+    return copy;
+  }
+  const object = value as Record<string, unknown>;
+  const copy: Record<string, unknown> = {};
+  for (const key of Object.keys(object).sort()) {
+    const member = object[key];
+    if (member === undefined) continue;
+    // JSON.parse makes "__proto__" an own member; an assignment would set the prototype.
+    Object.defineProperty(copy, key, { value: canonicalValue(member), enumerable: true, writable: true, configurable: true });
+  }
+  return copy;
+}
+
+/**
  * sha256 of canonicalJson(value), or its HMAC-SHA256 under `key`, without building the text: the
  * long strings (the action scripts in every plan and approval request) go in as UTF-8 kept from
  * earlier, so they are neither copied into one string nor encoded again.

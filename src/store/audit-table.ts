@@ -1,4 +1,4 @@
-import { canonicalJson } from '../canonical-json.js';
+import { canonicalValue } from '../canonical-json.js';
 import { chainRecord, type AuditEntry, type AuditRecord } from '../audit/record.js';
 import type { SqliteDatabase } from './database.js';
 import type { InternedJson } from './interned-json.js';
@@ -47,7 +47,7 @@ export class AuditTable {
   append(entry: AuditEntry): AuditRecord {
     const last = this.#last.get() as Pick<AuditRow, 'seq' | 'hash'> | undefined;
     // Hashed in canonical form, so the record read back hashes the same.
-    const data = JSON.parse(canonicalJson(entry.data ?? null)) as unknown;
+    const data = canonicalValue(entry.data ?? null);
     const record = chainRecord(last, { ...entry, data }, new Date(), this.#key);
     this.#insert.run({ ...record, data: this.#json.stringify(data) });
     return record;

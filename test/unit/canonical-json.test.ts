@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createHmac } from 'node:crypto';
-import { canonicalDigest, canonicalJson, compactDigest, sha256Hex } from '../../src/canonical-json.js';
+import { canonicalDigest, canonicalJson, canonicalValue, compactDigest, sha256Hex } from '../../src/canonical-json.js';
 
 /**
  * The first implementation, kept as the oracle: trails written by it must still verify, so the
@@ -84,6 +84,24 @@ describe('canonicalJson', () => {
       }),
       { numRuns: 200, seed: 14 },
     );
+  });
+
+  it('canonicalValue is the value its canonical text parses back to, whatever the value holds', () => {
+    const anything = fc.anything({ withBigInt: true, withBoxedValues: true, withDate: true, withMap: true, withSet: true, withNullPrototype: true, withSparseArray: true, withTypedArray: true, withObjectString: true });
+    const check = (value: unknown) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(canonicalJson(value));
+      } catch (error) {
+        expect(() => canonicalValue(value)).toThrow((error as Error).constructor as typeof Error);
+        return;
+      }
+      expect(canonicalValue(value)).toStrictEqual(parsed);
+    };
+    fc.assert(fc.property(anything, check), { numRuns: 500, seed: 15 });
+    const poisoned = JSON.parse('{"__proto__": {"admin": true}, "b": [-0, null]}') as unknown;
+    check({ a: undefined, f: () => 1, list: [undefined, () => 1, Symbol('s'), -0], poisoned, script: 'x'.repeat(2000) });
+    expect(Object.getPrototypeOf(canonicalValue(poisoned))).toBe(Object.prototype);
   });
 
   it('refuses NaN and Infinity', () => {
