@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { existsSync } from 'node:fs';
-import { isSoarError, SoarError } from '../errors.js';
+import { SoarError } from '../errors.js';
 import { auditRowData } from '../store/audit-table.js';
 import { InternedJson } from '../store/interned-json.js';
 import { readAuditHead, type AuditHead } from './head.js';
@@ -52,7 +52,8 @@ function toTrailRecord(row: Record<string, unknown>, blobs: () => InternedJson):
   try {
     data = auditRowData({ data: row.data, interned: typeof row.interned === 'number' ? row.interned : undefined }, blobs);
   } catch (error) {
-    return { seq, unreadable: isSoarError(error) ? error.message : 'its data is not JSON' };
+    // Not JSON, or a blob it refers to is missing (or the blobs table is): say which.
+    return { seq, unreadable: error instanceof SyntaxError ? 'its data is not JSON' : (error as Error).message };
   }
   const text = row as Record<(typeof TEXT_COLUMNS)[number], string>;
   return { seq, time: text.time, run: text.run, kind: text.kind, actor: text.actor, data, prev: text.prev, hash: text.hash };
