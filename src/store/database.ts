@@ -9,7 +9,8 @@ export type SqliteStatement = Database.Statement;
 
 /**
  * Opens (creating if needed) soar's SQLite file: WAL so readers never block the runner,
- * synchronous FULL so a committed transaction survives a power cut, migrations applied in order.
+ * synchronous FULL so a committed transaction survives a power cut, temporary files in memory,
+ * migrations applied in order.
  */
 export function openDatabase(file: string): SqliteDatabase {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
@@ -24,6 +25,9 @@ export function openDatabase(file: string): SqliteDatabase {
   db.pragma('synchronous = FULL');
   db.pragma('foreign_keys = ON');
   db.pragma('busy_timeout = 5000');
+  // Savepoints (a group commit's admissions, nested transactions) journal the pages they change;
+  // on disk that journal is a file in /var/tmp, written with every admission's pages once more.
+  db.pragma('temp_store = MEMORY');
   migrate(db);
   return db;
 }
