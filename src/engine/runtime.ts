@@ -70,6 +70,8 @@ export class Runtime {
   readonly #options: RuntimeOptions;
   /** Compiled machines by playbook text: runs of one playbook share one, held once however many runs wait. */
   readonly #machines = new Map<string, PlaybookMachine>();
+  /** The same, by playbook object: intake admits every alert with one, and need not write it out each time. */
+  readonly #machineOf = new WeakMap<Playbook, PlaybookMachine>();
   /** Fault points and progress of the requests carried out inside a transition, due once it commits. */
   readonly #committed: Array<() => void> = [];
   readonly #leases: RunLeases;
@@ -330,13 +332,13 @@ export class Runtime {
   }
 
   #machine(playbook: Playbook): PlaybookMachine {
+    let machine = this.#machineOf.get(playbook);
+    if (machine) return machine;
     // Each run keeps the playbook it started with: a changed playbook file is another machine.
     const text = JSON.stringify(playbook);
-    let machine = this.#machines.get(text);
-    if (!machine) {
-      machine = compilePlaybook(playbook);
-      this.#machines.set(text, machine);
-    }
+    machine = this.#machines.get(text) ?? compilePlaybook(playbook);
+    this.#machines.set(text, machine);
+    this.#machineOf.set(playbook, machine);
     return machine;
   }
 
