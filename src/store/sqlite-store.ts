@@ -1,4 +1,4 @@
-import { writeAuditHead } from '../audit/head.js';
+import { AuditHeadWriter } from '../audit/head.js';
 import type { AuditEntry, AuditRecord } from '../audit/record.js';
 import type { MachineSnapshot } from '../engine/machine-steps.js';
 import type { RunIntent } from '../playbook/compile.js';
@@ -16,7 +16,7 @@ export class SqliteStore implements Store {
   readonly db: SqliteDatabase;
   readonly audit: AuditTable;
   readonly #json: InternedJson;
-  readonly #key: Buffer | undefined;
+  readonly #head: AuditHeadWriter;
   /** The last audit record of the transaction under way, anchored outside once it commits. */
   #unanchored: AuditRecord | undefined;
   /** The last committed record, waiting for the head write at the end of this turn. */
@@ -27,7 +27,7 @@ export class SqliteStore implements Store {
 
   constructor(readonly file: string, options: { key?: Buffer } = {}) {
     this.db = openDatabase(file);
-    this.#key = options.key;
+    this.#head = new AuditHeadWriter(file, options.key);
     this.#json = new InternedJson(this.db);
     this.audit = new AuditTable(this.db, this.#json, options.key);
   }
@@ -70,6 +70,7 @@ export class SqliteStore implements Store {
   /** Writes the head now if a commit is waiting for it, then closes the store. */
   close(): void {
     this.#anchor();
+    this.#head.close();
     this.db.close();
     this.#throwAnchorFailure();
   }
@@ -87,7 +88,7 @@ export class SqliteStore implements Store {
     this.#pendingHead = undefined;
     if (!last) return;
     try {
-      writeAuditHead(this.file, last, this.#key);
+      this.#head.write(last);
     } catch (error) {
       this.#anchorFailure ??= error;
     }
