@@ -20,6 +20,10 @@ const REMEMBERED = 256;
 export class InternedJson {
   readonly #hashOf = new Map<string, string>();
   readonly #textOf = new Map<string, string>();
+  /** Blobs a committed transaction holds. Blobs are never deleted: these need no lookup. */
+  readonly #committed = new Set<string>();
+  /** Blobs the transaction under way wrote or found: held once it commits, forgotten if any of it rolls back. */
+  #uncommitted: string[] = [];
 
   readonly #insert: Statement<[string, string]>;
   readonly #has: Statement<[string]>;
@@ -50,10 +54,25 @@ export class InternedJson {
       hash = sha256Hex(text);
       this.#remember(hash, text);
     }
-    // Looked up every time (by hash: cheap), as a transaction that rolled back may have taken the
-    // first write with it; written only when missing, not rebound at every plan.
-    if (this.#has.get(hash) === undefined) this.#insert.run(hash, text);
+    // Looked up until a transaction holding it commits (one that rolled back may have taken the
+    // first write with it); written only when missing, not rebound at every plan.
+    if (!this.#committed.has(hash)) {
+      if (this.#has.get(hash) === undefined) this.#insert.run(hash, text);
+      this.#uncommitted.push(hash);
+    }
     return hash;
+  }
+
+  /** The store's transaction committed: the blobs written or found in it are held. */
+  committed(): void {
+    if (this.#committed.size + this.#uncommitted.length > REMEMBERED) this.#committed.clear();
+    for (const hash of this.#uncommitted) this.#committed.add(hash);
+    this.#uncommitted = [];
+  }
+
+  /** Some of the store's transaction rolled back: any blob written in it may be gone. */
+  rolledBack(): void {
+    this.#uncommitted = [];
   }
 
   #remember(hash: string, text: string): void {

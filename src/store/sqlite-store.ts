@@ -55,13 +55,18 @@ export class SqliteStore implements Store {
         return this.db.transaction(work)();
       } catch (error) {
         this.#unanchored = anchored;
+        this.#json.rolledBack();
         throw error;
       }
     }
     try {
       const result = this.db.transaction(work).immediate();
+      this.#json.committed();
       if (this.#unanchored) this.#anchorSoon(this.#unanchored);
       return result;
+    } catch (error) {
+      this.#json.rolledBack();
+      throw error;
     } finally {
       this.#unanchored = undefined;
     }

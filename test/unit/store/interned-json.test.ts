@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { openDatabase } from '../../../src/store/database.js';
 import { InternedJson } from '../../../src/store/interned-json.js';
+import { SqliteStore } from '../../../src/store/sqlite-store.js';
 
 const storeFile = () => join(mkdtempSync(join(tmpdir(), 'soar-interned-')), 'soar.db');
 const script = `#!/bin/sh\n${'echo "a long remote script"\n'.repeat(200)}`;
@@ -59,5 +60,44 @@ describe('InternedJson', () => {
   it('says so when a stored value refers to a blob the store does not hold', () => {
     const db = openDatabase(storeFile());
     expect(() => new InternedJson(db).parse(JSON.stringify({ plan: `\0b${'0'.repeat(64)}` }))).toThrow(/refers to blob 0{64}/);
+  });
+});
+
+describe("InternedJson in the store's transactions", () => {
+  const recordScript = (store: SqliteStore, run: string, text = script) => store.appendAudit({ run, kind: 'test.script', actor: 'test', data: { text } });
+  const blobCount = (store: SqliteStore) => (store.db.prepare('SELECT COUNT(*) AS n FROM blobs').get() as { n: number }).n;
+  const rollBack = (work: () => void) => () => {
+    work();
+    throw new Error('rolled back');
+  };
+
+  it('writes a blob again when the savepoint that first wrote it rolled back, though the transaction around it committed', () => {
+    const store = new SqliteStore(storeFile());
+    store.transaction(() => {
+      expect(() => store.transaction(rollBack(() => recordScript(store, 'a')))).toThrow('rolled back');
+      recordScript(store, 'b', 'a short one');
+    });
+    store.transaction(() => recordScript(store, 'c'));
+    expect(blobCount(store)).toBe(1);
+    store.close();
+  });
+
+  it('writes a blob again when the transaction that first wrote it rolled back, whatever committed since', () => {
+    const store = new SqliteStore(storeFile());
+    expect(() => store.transaction(rollBack(() => recordScript(store, 'a')))).toThrow('rolled back');
+    store.transaction(() => recordScript(store, 'b', 'a short one'));
+    store.transaction(() => recordScript(store, 'c'));
+    expect(blobCount(store)).toBe(1);
+    store.close();
+  });
+
+  it('looks a blob up no more once a transaction holding it has committed', () => {
+    const store = new SqliteStore(storeFile());
+    store.transaction(() => recordScript(store, 'a'));
+    // Deleted behind the store's back (the trigger dropped): a lookup would write it again; none is made.
+    store.db.exec('DROP TRIGGER blobs_no_delete; DELETE FROM blobs');
+    store.transaction(() => recordScript(store, 'b'));
+    expect(blobCount(store)).toBe(0);
+    store.close();
   });
 });
