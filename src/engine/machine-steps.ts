@@ -20,9 +20,28 @@ function toTransition(machine: PlaybookMachine, next: ReturnType<typeof initialT
   return { snapshot: machine.getPersistedSnapshot(snapshot) as unknown as MachineSnapshot, state: snapshot.value, context: snapshot.context, intents };
 }
 
-/** The first state of a run and what the runtime must do there. Pure: nothing is executed. */
+/** Each machine's first transition: nothing of the alert enters it, so every run of the machine shares it. */
+const firstOf = new WeakMap<PlaybookMachine, Transition>();
+
+/**
+ * The first state of a run and what the runtime must do there. Pure: nothing is executed. Worked
+ * out once per machine (a tenth of an admission's time) and frozen, as runs share it.
+ */
 export function beginRun(machine: PlaybookMachine): Transition {
-  return toTransition(machine, initialTransition(machine));
+  let first = firstOf.get(machine);
+  if (!first) {
+    first = deepFreeze(toTransition(machine, initialTransition(machine)));
+    firstOf.set(machine, first);
+  }
+  return first;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const member of Object.values(value)) deepFreeze(member);
+  }
+  return value;
 }
 
 /** The state after an event and what the runtime must do next. Pure: nothing is executed. */

@@ -78,3 +78,12 @@ it('never announces a request whose transaction rolled back', async () => {
   await runtime.drive(kept.runId);
   expect(approvalsAnnounced()).toEqual([kept.runId]);
 });
+
+it('starts every run of a playbook from one first transition, frozen so that no run can change it for the others', () => {
+  const machine = compilePlaybook(playbook);
+  const first = beginRun(machine);
+  expect(beginRun(machine)).toBe(first);
+  expect(() => first.intents.push(first.intents[0]!)).toThrow(TypeError);
+  expect(() => Object.assign(first.snapshot.context.attempts, { triage: 1 })).toThrow(TypeError);
+  expect(first.snapshot.context.attempts).toEqual({});
+});
