@@ -24,6 +24,8 @@ export class SqliteStore implements Store {
   #anchorFailure: unknown;
   /** Each statement is prepared once: preparing on every call took a twentieth of intake's CPU. */
   readonly #statements = new Map<string, SqliteStatement>();
+  /** Each playbook's JSON text, written out once: a run stores its playbook as that text, held once in blobs. */
+  readonly #playbookTexts = new WeakMap<Playbook, string>();
 
   constructor(readonly file: string, options: { key?: Buffer } = {}) {
     this.db = openDatabase(file);
@@ -121,8 +123,17 @@ export class SqliteStore implements Store {
     const info = this.#sql(
       `INSERT OR IGNORE INTO runs (id, alert_id, playbook_id, host, status, plan, plan_hash, playbook, snapshot, created_at, updated_at)
        VALUES (?, ?, ?, ?, 'active', ?, ?, ?, ?, ?, ?)`,
-    ).run(run.id, run.alertId, run.playbookId, run.host, this.#json.stringify(run.plan), run.planHash, this.#json.stringify(run.playbook), JSON.stringify(run.snapshot), now(), now());
+    ).run(run.id, run.alertId, run.playbookId, run.host, this.#json.stringify(run.plan), run.planHash, this.#json.stringify(this.#playbookText(run.playbook)), JSON.stringify(run.snapshot), now(), now());
     return info.changes === 1;
+  }
+
+  #playbookText(playbook: Playbook): string {
+    let text = this.#playbookTexts.get(playbook);
+    if (text === undefined) {
+      text = JSON.stringify(playbook);
+      this.#playbookTexts.set(playbook, text);
+    }
+    return text;
   }
 
   run(id: string): RunRow | undefined {
@@ -291,6 +302,10 @@ interface RawApproval {
  * A run as read. Its plan, playbook and snapshot are parsed when first read: most lookups want
  * only its status or host, and parsing a plan took 75 µs, three times for each alert admitted.
  */
+function fromStored(playbook: unknown): Playbook {
+  return (typeof playbook === 'string' ? JSON.parse(playbook) : playbook) as Playbook;
+}
+
 function toRun(row: RawRun, json: InternedJson): RunRow {
   let plan: Plan | undefined;
   let playbook: Playbook | undefined;
@@ -306,7 +321,8 @@ function toRun(row: RawRun, json: InternedJson): RunRow {
     },
     planHash: row.plan_hash,
     get playbook() {
-      return (playbook ??= json.parse(row.playbook) as Playbook);
+      // Its JSON text (a string, in blobs); runs stored before that hold the playbook itself.
+      return (playbook ??= fromStored(json.parse(row.playbook)));
     },
     get snapshot() {
       return (snapshot ??= JSON.parse(row.snapshot) as MachineSnapshot);
