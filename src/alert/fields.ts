@@ -26,22 +26,32 @@ export interface FieldSpelling {
 
 /** Every spelling of `field` in the document, the flattest first. */
 export function fieldSpellings(document: JsonObject, field: string): FieldSpelling[] {
-  return spellingsFrom(document, field.split('.'));
-}
-
-function spellingsFrom(node: JsonObject, segments: string[]): FieldSpelling[] {
   const found: FieldSpelling[] = [];
-  for (let taken = segments.length; taken >= 1; taken--) {
-    const key = segments.slice(0, taken).join('.');
-    if (!Object.hasOwn(node, key)) continue;
-    const value = node[key];
-    if (taken === segments.length) {
+  for (const [key, rest] of splitsOf(field)) {
+    if (!Object.hasOwn(document, key)) continue;
+    const value = document[key];
+    if (rest === undefined) {
       found.push({ keys: [key], value });
     } else if (isJsonObject(value)) {
-      for (const inner of spellingsFrom(value, segments.slice(taken))) {
-        found.push({ keys: [key, ...inner.keys], value: inner.value });
-      }
+      for (const inner of fieldSpellings(value, rest)) found.push({ keys: [key, ...inner.keys], value: inner.value });
     }
+  }
+  return found;
+}
+
+/** The field names soar reads (its own and the playbooks'): few, and each read for every alert. */
+const splits = new Map<string, Array<[key: string, rest: string | undefined]>>();
+
+/** The ways to split a dotted name into a key and the rest of the name under it, the longest key first. */
+function splitsOf(field: string): Array<[key: string, rest: string | undefined]> {
+  let found = splits.get(field);
+  if (found === undefined) {
+    const segments = field.split('.');
+    found = segments.map((_, index): [string, string | undefined] => {
+      const taken = segments.length - index;
+      return [segments.slice(0, taken).join('.'), taken === segments.length ? undefined : segments.slice(taken).join('.')];
+    });
+    splits.set(field, found);
   }
   return found;
 }
