@@ -150,9 +150,8 @@ export class Scheduler {
     } catch (error) {
       this.#options.logger?.error({ err: error }, 'firing deadlines failed; trying again on the next tick');
     }
-    for (const runId of this.#hostRun.values()) {
-      if (runtime.store.openIntents(runId).length > 0) this.wake(runId);
-    }
+    // wake takes up only its host's incident: a run held behind another waits its turn.
+    for (const runId of runtime.store.runsWithOpenIntents()) this.wake(runId);
   }
 
   /** Stops taking up work and waits (up to graceMs) for drives under way to reach a committed point. */

@@ -187,6 +187,10 @@ export class SqliteStore implements Store {
     return rows.map(toIntent);
   }
 
+  runsWithOpenIntents(): string[] {
+    return (this.#sql(`SELECT DISTINCT run FROM intents WHERE state != 'done'`).all() as Array<{ run: string }>).map((row) => row.run);
+  }
+
   markIntent(id: number, state: 'started' | 'done'): void {
     this.#sql(`UPDATE intents SET state = ?, ${state === 'started' ? 'started_at' : 'done_at'} = ? WHERE id = ?`).run(state, now(), id);
   }

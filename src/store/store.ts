@@ -108,6 +108,8 @@ export interface Store {
   addIntents(run: string, intents: readonly RunIntent[]): void;
   /** Intents not yet done, oldest first: what a runner must carry out (or settle, if started). */
   openIntents(run: string): IntentRow[];
+  /** The runs with intents not yet done: what a scheduler's tick looks for, in one query however many runs wait. */
+  runsWithOpenIntents(): string[];
   markIntent(id: number, state: 'started' | 'done'): void;
 
   addDeadline(run: string, step: string, event: DeadlineRow['event'], dueAt: Date): void;
