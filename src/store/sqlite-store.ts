@@ -302,14 +302,15 @@ interface RawApproval {
   state: ApprovalState;
 }
 
-/**
- * A run as read. Its plan, playbook and snapshot are parsed when first read: most lookups want
- * only its status or host, and parsing a plan took 75 µs, three times for each alert admitted.
- */
+/** A run's playbook as stored: its JSON text (in blobs), or, in runs stored before, the playbook itself. */
 function fromStored(playbook: unknown): Playbook {
   return (typeof playbook === 'string' ? JSON.parse(playbook) : playbook) as Playbook;
 }
 
+/**
+ * A run as read. Its plan, playbook and snapshot are parsed when first read: most lookups want
+ * only its status or host, and parsing a plan took 75 µs, three times for each alert admitted.
+ */
 function toRun(row: RawRun, json: InternedJson): RunRow {
   let plan: Plan | undefined;
   let playbook: Playbook | undefined;
@@ -325,7 +326,6 @@ function toRun(row: RawRun, json: InternedJson): RunRow {
     },
     planHash: row.plan_hash,
     get playbook() {
-      // Its JSON text (a string, in blobs); runs stored before that hold the playbook itself.
       return (playbook ??= fromStored(json.parse(row.playbook)));
     },
     get snapshot() {
