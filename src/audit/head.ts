@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { closeSync, constants, fdatasyncSync, fstatSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasync, fdatasyncSync, fstatSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as z from 'zod';
 import { canonicalJson } from '../canonical-json.js';
@@ -52,41 +52,94 @@ const SLOT = 256;
 /**
  * Writes a store's head in place, in the slot of two that does not hold the newest head, and
  * fdatasyncs it: a write cut short by a crash spoils only its own slot, and the reader takes the
- * other. No rename, no directory sync: the head is written after every turn of commits, and under
- * load the rename and its two fsyncs cost a sixth of an admission. Call write after commits that
- * appended audit records (never before), with the last record appended.
+ * other. No rename, no directory sync; and the fdatasync runs in libuv's pool, off the event loop:
+ * under intake load the head, written after every turn of commits, cost a sixth of an admission.
+ * A head asked for while the last one is still being synced waits for that sync (so the other
+ * slot always holds a head on disk), and only the newest of those waiting is written.
  */
 export class AuditHeadWriter {
+  readonly #store: string;
   readonly #file: string;
   #fd: number | undefined;
   #inode: { dev: number; ino: number } | undefined;
   #slot = 0;
+  #syncing = false;
+  #waiting: Pick<AuditRecord, 'seq' | 'hash'> | undefined;
+  #closed = false;
+  /** What went wrong in the pool: the store throws it at its next transaction. */
+  #failure: unknown;
 
   constructor(store: string, private readonly key?: Buffer) {
+    this.#store = store;
     this.#file = auditHeadFile(store);
   }
 
+  /** Writes `last` (or, while a sync is under way, has it wait for it); call after the commit that appended it. */
   write(last: Pick<AuditRecord, 'seq' | 'hash'>): void {
+    if (this.#syncing) {
+      this.#waiting = last;
+      return;
+    }
+    const fd = this.#put(last);
+    this.#syncing = true;
+    fdatasync(fd, (error) => {
+      this.#syncing = false;
+      if (error) this.#failure ??= error;
+      if (this.#closed) return this.#release();
+      const next = this.#waiting;
+      this.#waiting = undefined;
+      try {
+        if (next) this.write(next);
+      } catch (failure) {
+        this.#failure ??= failure;
+      }
+    });
+  }
+
+  /** Writes `last` and has it on disk before returning. */
+  writeNow(last: Pick<AuditRecord, 'seq' | 'hash'>): void {
+    fdatasyncSync(this.#put(last));
+  }
+
+  /** The failure of a write or sync in the pool since the last call, if any. */
+  takeFailure(): unknown {
+    const failure = this.#failure;
+    this.#failure = undefined;
+    return failure;
+  }
+
+  /** Leaves the newest head on disk: the one being synced, and the one waiting for it. */
+  close(): void {
+    this.#closed = true;
+    const waiting = this.#waiting;
+    this.#waiting = undefined;
+    if (this.#syncing && this.#fd !== undefined) fdatasyncSync(this.#fd);
+    // In a slot of its own: the sync under way keeps the descriptor it was given until it ends.
+    if (waiting) writeAuditHead(this.#store, waiting, this.key);
+    if (!this.#syncing) this.#release();
+  }
+
+  #release(): void {
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+  }
+
+  #put(last: Pick<AuditRecord, 'seq' | 'hash'>): number {
     const fd = this.#open();
     const head: AuditHead = { seq: last.seq, hash: last.hash, ...(this.key ? { mac: auditHeadMac(last, this.key) } : {}) };
     const slot = Buffer.alloc(SLOT, ' ');
     slot.write(JSON.stringify(head));
     slot[SLOT - 1] = 0x0a;
     writeSync(fd, slot, 0, SLOT, this.#slot * SLOT);
-    fdatasyncSync(fd);
     this.#slot = 1 - this.#slot;
-  }
-
-  close(): void {
-    if (this.#fd !== undefined) closeSync(this.#fd);
-    this.#fd = undefined;
+    return fd;
   }
 
   /** The open head file; opened again when the path no longer names it (deleted, replaced). */
   #open(): number {
     const onDisk = statSync(this.#file, { throwIfNoEntry: false });
     if (this.#fd !== undefined && onDisk?.ino === this.#inode?.ino && onDisk?.dev === this.#inode?.dev) return this.#fd;
-    this.close();
+    this.#release();
     const created = onDisk === undefined;
     const fd = openSync(this.#file, constants.O_RDWR | constants.O_CREAT | constants.O_NOFOLLOW, 0o600);
     if (created) syncDirectory(dirname(this.#file));
@@ -99,11 +152,11 @@ export class AuditHeadWriter {
   }
 }
 
-/** Records `last` as the store's head, once (the store keeps an AuditHeadWriter open instead). */
+/** Records `last` as the store's head, on disk when this returns (a store keeps an AuditHeadWriter open instead). */
 export function writeAuditHead(store: string, last: Pick<AuditRecord, 'seq' | 'hash'>, key?: Buffer): void {
   const writer = new AuditHeadWriter(store, key);
   try {
-    writer.write(last);
+    writer.writeNow(last);
   } finally {
     writer.close();
   }

@@ -74,10 +74,14 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Writes the head now if a commit is waiting for it, then closes the store. */
+  /** Writes the head now if a commit is waiting for it (on disk before this returns), then closes the store. */
   close(): void {
     this.#anchor();
-    this.#head.close();
+    try {
+      this.#head.close();
+    } catch (error) {
+      this.#anchorFailure ??= error;
+    }
     this.db.close();
     this.#throwAnchorFailure();
   }
@@ -103,7 +107,7 @@ export class SqliteStore implements Store {
 
   /** A head that could not be written fails the next transaction (or close): never silently. */
   #throwAnchorFailure(): void {
-    const failure = this.#anchorFailure;
+    const failure = this.#anchorFailure ?? this.#head.takeFailure();
     this.#anchorFailure = undefined;
     if (failure !== undefined) throw failure;
   }

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/config.js';
 import { startFakeKibana, type FakeKibana } from '../../support/kibana-server.js';
+import { until } from '../../support/until.js';
 import { gatedPlaybook, hostName, INTAKE_SECRET, kibanaBody, noHosts, openService, post, serviceConfig, type Service } from './service.js';
 
 const AUTH = 'ApiKey c29hcjp0ZXN0LWtleQ==';
@@ -22,16 +23,6 @@ async function serviceWithKibana(kibana: FakeKibana): Promise<Service> {
   return service;
 }
 
-async function until<T>(probe: () => T | undefined): Promise<T> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 const kinds = (service: Service, run: string) => service.store.auditRecords(run).map((record) => record.kind);
 
 describe('a new incident from Kibana', () => {
@@ -43,7 +34,7 @@ describe('a new incident from Kibana', () => {
     const first = await post(`${service.url}/api/alerts`, kibanaBody([{ uuid, host: hostName(0) }]), { 'x-soar-secret': INTAKE_SECRET });
     expect(first.status).toBe(202);
     const run = first.body.runs[0].run as string;
-    await until(() => (kinds(service, run).includes('kibana.acknowledged') ? true : undefined));
+    await until('the acknowledgement', () => kinds(service, run).includes('kibana.acknowledged'));
     expect(kibana.statusUpdates).toEqual([expect.objectContaining({ signal_ids: [uuid], status: 'acknowledged' })]);
     const again = await post(`${service.url}/api/alerts`, kibanaBody([{ uuid, host: hostName(0) }]), { 'x-soar-secret': INTAKE_SECRET });
     expect(again.body.runs[0]).toMatchObject({ run, created: false });
@@ -58,7 +49,7 @@ describe('a new incident from Kibana', () => {
     const answer = await post(`${service.url}/api/alerts`, kibanaBody([{ uuid: 'b'.repeat(64), host: hostName(1) }]), { 'x-soar-secret': INTAKE_SECRET });
     expect(answer.status).toBe(202);
     const run = answer.body.runs[0].run as string;
-    await until(() => (kinds(service, run).includes('kibana.failed') ? true : undefined));
+    await until('the failed acknowledgement', () => kinds(service, run).includes('kibana.failed'));
     expect(kinds(service, run)).not.toContain('kibana.acknowledged');
   });
 });

@@ -10,6 +10,7 @@ import { buildPlan } from '../../../src/plan/plan.js';
 import { loadPlaybook } from '../../../src/playbook/load.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import { SshFleet } from '../../../src/transport/ssh/fleet.js';
+import { until } from '../../support/until.js';
 import { gatedPlaybook, get, hostName, INTAKE_SECRET, kibanaBody, openService, post, serviceConfig, TOKENS, type Service } from './service.js';
 
 const open: Array<{ close(): Promise<void> | void }> = [];
@@ -25,16 +26,6 @@ function setup() {
   const fleet = new SshFleet(config);
   open.push(fleet);
   return { dir, config, fleet, file: join(dir, 'soar.db') };
-}
-
-async function until<T>(what: string, probe: () => T | undefined, ms = 10_000): Promise<T> {
-  const started = Date.now();
-  for (;;) {
-    const value = probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() - started > ms) throw new Error(`${what} did not happen within ${ms} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
 }
 
 const intake = async (service: Service, uuid: string, unit?: string) =>

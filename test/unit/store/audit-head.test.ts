@@ -2,15 +2,17 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { auditHeadFile, readAuditHead } from '../../../src/audit/head.js';
+import { AuditHeadWriter, auditHeadFile, readAuditHead } from '../../../src/audit/head.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
+import { until } from '../../support/until.js';
 
 const newStore = () => new SqliteStore(join(mkdtempSync(join(tmpdir(), 'soar-head-')), 'soar.db'));
 const commitRecord = (store: SqliteStore, run: string) => store.transaction(() => store.appendAudit({ run, kind: 'test.record', actor: 'test', data: {} }));
 const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+const headNames = (store: SqliteStore, record: { seq: number }) => until(`the head naming record ${record.seq}`, () => readAuditHead(store.file)?.seq === record.seq);
 
 describe('the audit head of a SqliteStore', () => {
-  it('is written once the turn of commits ends, naming the last; never ahead of the store', async () => {
+  it('is written once the turn of commits ends (and the sync of the head before it), naming the last; never ahead of the store', async () => {
     const store = newStore();
     const first = commitRecord(store, 'a');
     await nextTurn();
@@ -19,8 +21,9 @@ describe('the audit head of a SqliteStore', () => {
     const last = commitRecord(store, 'c');
     // Within the turn the head still names the first record: behind the store, which the verifier allows.
     expect(readAuditHead(store.file)?.seq).toBe(first.seq);
-    await nextTurn();
+    await headNames(store, last);
     expect(readAuditHead(store.file)).toMatchObject({ seq: last.seq, hash: last.hash });
+    store.close();
   });
 
   it('is written by close() when a commit is still waiting for it', () => {
@@ -30,16 +33,33 @@ describe('the audit head of a SqliteStore', () => {
     expect(readAuditHead(store.file)).toMatchObject({ seq: last.seq, hash: last.hash });
   });
 
+  it('is written by close() when it waits for the sync of the head before it', async () => {
+    const store = newStore();
+    commitRecord(store, 'a');
+    // The turn's head is written and its sync under way (its callback cannot run before the loop polls again).
+    await nextTurn();
+    const last = commitRecord(store, 'b');
+    store.close();
+    expect(readAuditHead(store.file)).toMatchObject({ seq: last.seq, hash: last.hash });
+  });
+
   it('fails the next transaction when it could not be written', async () => {
     const store = newStore();
     commitRecord(store, 'a');
     await nextTurn();
-    // A directory where the head goes: the rename over it fails (even for root).
+    // A directory where the head goes: opening it for writing fails (even for root).
     rmSync(auditHeadFile(store.file));
     mkdirSync(join(auditHeadFile(store.file), 'blocker'), { recursive: true });
     commitRecord(store, 'b');
-    await nextTurn();
-    expect(() => commitRecord(store, 'c')).toThrow(/EISDIR|ENOTEMPTY|directory/i);
+    const failure = await until('the failed head write', () => {
+      try {
+        store.transaction(() => undefined);
+        return false;
+      } catch (error) {
+        return error;
+      }
+    });
+    expect(String(failure)).toMatch(/EISDIR|directory/i);
     expect(store.auditRecords().map((record) => record.run)).toEqual(['a', 'b']);
   });
 
@@ -86,8 +106,24 @@ describe('the audit head of a SqliteStore', () => {
     await nextTurn();
     rmSync(auditHeadFile(store.file));
     const last = commitRecord(store, 'b');
-    await nextTurn();
+    await headNames(store, last);
     expect(readAuditHead(store.file)).toMatchObject({ seq: last.seq, hash: last.hash });
     store.close();
+  });
+});
+
+describe('AuditHeadWriter', () => {
+  it('reports a head that waited for the sync before it and then could not be written', async () => {
+    const store = join(mkdtempSync(join(tmpdir(), 'soar-head-')), 'soar.db');
+    const writer = new AuditHeadWriter(store);
+    writer.write({ seq: 1, hash: 'a'.repeat(64) });
+    // Asked for while the first one's sync is under way: it waits, and finds a directory in its place.
+    writer.write({ seq: 2, hash: 'b'.repeat(64) });
+    rmSync(auditHeadFile(store));
+    mkdirSync(auditHeadFile(store));
+    const failure = await until('the failed write', () => writer.takeFailure());
+    expect(String(failure)).toMatch(/EISDIR|directory/i);
+    expect(writer.takeFailure()).toBeUndefined();
+    writer.close();
   });
 });
