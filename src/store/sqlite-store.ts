@@ -141,15 +141,19 @@ export class SqliteStore implements Store {
   }
 
   run(id: string): RunRow | undefined {
-    const row = this.#sql('SELECT * FROM runs WHERE id = ?').get(id) as RawRun | undefined;
-    return row && toRun(row, this.#json);
+    const row = this.#sql(`SELECT ${RUN_COLUMNS} FROM runs WHERE id = ?`).get(id) as RawRun | undefined;
+    return row && this.#toRun(row);
   }
 
   runs(filter: { status?: RunState } = {}): RunRow[] {
     const rows = filter.status
-      ? this.#sql('SELECT * FROM runs WHERE status = ? ORDER BY created_at').all(filter.status)
-      : this.#sql('SELECT * FROM runs ORDER BY created_at').all();
-    return (rows as RawRun[]).map((raw) => toRun(raw, this.#json));
+      ? this.#sql(`SELECT ${RUN_COLUMNS} FROM runs WHERE status = ? ORDER BY created_at`).all(filter.status)
+      : this.#sql(`SELECT ${RUN_COLUMNS} FROM runs ORDER BY created_at`).all();
+    return (rows as RawRun[]).map((raw) => this.#toRun(raw));
+  }
+
+  #toRun(row: RawRun): RunRow {
+    return toRun(row, this.#json, () => (this.#sql('SELECT plan FROM runs WHERE id = ?').get(row.id) as { plan: string }).plan);
   }
 
   saveSnapshot(run: string, snapshot: MachineSnapshot, status: RunState): void {
@@ -258,13 +262,15 @@ export class SqliteStore implements Store {
   }
 }
 
+/** A run's columns but its plan (7 KB): most reads want only its status or host; the plan is read when asked for. */
+const RUN_COLUMNS = 'id, alert_id, playbook_id, host, status, plan_hash, playbook, snapshot, created_at, updated_at';
+
 interface RawRun {
   id: string;
   alert_id: string;
   playbook_id: string;
   host: string;
   status: RunState;
-  plan: string;
   plan_hash: string;
   playbook: string;
   snapshot: string;
@@ -312,10 +318,11 @@ function fromStored(playbook: unknown): Playbook {
 }
 
 /**
- * A run as read. Its plan, playbook and snapshot are parsed when first read: most lookups want
- * only its status or host, and parsing a plan took 75 µs, three times for each alert admitted.
+ * A run as read. Its plan is fetched from the store, and its plan, playbook and snapshot parsed,
+ * when first read: most lookups want only its status or host (three for each alert admitted),
+ * and parsing a plan took 75 µs. The store must still be open then.
  */
-function toRun(row: RawRun, json: InternedJson): RunRow {
+function toRun(row: RawRun, json: InternedJson, planText: () => string): RunRow {
   let plan: Plan | undefined;
   let playbook: Playbook | undefined;
   let snapshot: MachineSnapshot | undefined;
@@ -326,7 +333,7 @@ function toRun(row: RawRun, json: InternedJson): RunRow {
     host: row.host,
     status: row.status,
     get plan() {
-      return (plan ??= json.parse(row.plan) as Plan);
+      return (plan ??= json.parse(planText()) as Plan);
     },
     planHash: row.plan_hash,
     get playbook() {
