@@ -54,7 +54,6 @@ export async function writeSoarConfig(lab: Lab, webhook: Webhook | undefined): P
 
 let alertsWritten = 0;
 
-/** The example alert, about a lab host, as a new alert (its own id), written to a file. */
 /** The example alert's hit, about `host`, with a unique id and `fields` set. */
 function alertHit(lab: Lab, host: string, fields: Record<string, unknown>): { id: string; hit: ReturnType<typeof exampleHit> } {
   const hit = exampleHit();
@@ -64,6 +63,7 @@ function alertHit(lab: Lab, host: string, fields: Record<string, unknown>): { id
   return { id, hit };
 }
 
+/** The example alert, about a lab host, as a new alert (its own id), written to a file. */
 export async function writeAlert(lab: Lab, host: string, fields: Record<string, unknown> = {}): Promise<string> {
   const { id, hit } = alertHit(lab, host, fields);
   const file = join(lab.dir, `alert-${id.slice(0, 12)}.json`);
