@@ -1,5 +1,5 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { closeSync, constants, fdatasync, fdatasyncSync, fstatSync, fsyncSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, constants, fdatasync, fdatasyncSync, fstatSync, fsyncSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import * as z from 'zod';
 import { canonicalJson } from '../canonical-json.js';
@@ -147,7 +147,7 @@ export class AuditHeadWriter {
     this.#fd = fd;
     this.#inode = { dev, ino };
     // First over the slot that does not hold the newest head, so that it stays until this one is whole.
-    this.#slot = created ? 0 : 1 - (newestHead(readSlots(readFileSync(fd)))?.index ?? 1);
+    this.#slot = created ? 0 : 1 - (newestHead(readSlots(readHeadBytes(fd)))?.index ?? 1);
     return fd;
   }
 }
@@ -169,6 +169,21 @@ function syncDirectory(directory: string): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The head file's bytes, but never more than its two slots and one byte: a head file someone has
+ * made large is judged by that byte, not read whole into memory.
+ */
+function readHeadBytes(fd: number): Buffer {
+  const bytes = Buffer.alloc(2 * SLOT + 1);
+  let length = 0;
+  while (length < bytes.length) {
+    const read = readSync(fd, bytes, length, bytes.length - length, length);
+    if (read === 0) break;
+    length += read;
+  }
+  return bytes.subarray(0, length);
 }
 
 type SlotReading = { head: AuditHead; index: number } | { problem: string };
@@ -207,7 +222,12 @@ export function readAuditHead(store: string): AuditHead | undefined {
   const file = auditHeadFile(store);
   let bytes: Buffer;
   try {
-    bytes = readFileSync(file);
+    const fd = openSync(file, 'r');
+    try {
+      bytes = readHeadBytes(fd);
+    } finally {
+      closeSync(fd);
+    }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new SoarError('AUDIT_HEAD_UNREADABLE', `cannot read the audit head ${file}: ${(error as Error).message}`, { cause: error });

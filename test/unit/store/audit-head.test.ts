@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -109,6 +109,21 @@ describe('the audit head of a SqliteStore', () => {
     await headNames(store, last);
     expect(readAuditHead(store.file)).toMatchObject({ seq: last.seq, hash: last.hash });
     store.close();
+  });
+
+  it('is judged by its first bytes when someone has made the file huge: refused, never read whole', () => {
+    const first = newStore();
+    commitRecord(first, 'a');
+    first.close();
+    // 3 GiB (sparse): more than Node reads into one buffer, so reading it whole would fail outright.
+    truncateSync(auditHeadFile(first.file), 3 * 2 ** 30);
+    expect(() => readAuditHead(first.file)).toThrow(expect.objectContaining({ code: 'AUDIT_HEAD_INVALID' }));
+    // A store opened over it still writes its head (its writer reads the slots to choose one).
+    const store = new SqliteStore(first.file);
+    const last = commitRecord(store, 'b');
+    store.close();
+    truncateSync(auditHeadFile(store.file), 512);
+    expect(readAuditHead(store.file)).toMatchObject({ seq: last.seq, hash: last.hash });
   });
 });
 
