@@ -1,4 +1,5 @@
 import { initialTransition, transition } from 'xstate';
+import { deepFreeze } from '../deep-freeze.js';
 import { INTENT_TYPES, type PlaybookMachine, type RunContext, type RunEvent, type RunIntent } from '../playbook/compile.js';
 
 /** A run's machine state as stored: plain JSON, restorable with `machine.resolveState`. */
@@ -34,14 +35,6 @@ export function beginRun(machine: PlaybookMachine): Transition {
     firstOf.set(machine, first);
   }
   return first;
-}
-
-function deepFreeze<T>(value: T): T {
-  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
-    Object.freeze(value);
-    for (const member of Object.values(value)) deepFreeze(member);
-  }
-  return value;
 }
 
 /** The state after an event and what the runtime must do next. Pure: nothing is executed. */

@@ -70,7 +70,7 @@ export class Runtime {
   readonly #options: RuntimeOptions;
   /** Compiled machines by playbook text: runs of one playbook share one, held once however many runs wait. */
   readonly #machines = new Map<string, PlaybookMachine>();
-  /** The same, by playbook object: intake admits every alert with one, and need not write it out each time. */
+  /** The same, by playbook object (intake admits every alert with one; the store gives the runs of a stored playbook one): not written out each time. */
   readonly #machineOf = new WeakMap<Playbook, PlaybookMachine>();
   /** Fault points and progress of the requests carried out inside a transition, due once it commits. */
   readonly #committed: Array<() => void> = [];

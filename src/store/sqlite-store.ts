@@ -1,4 +1,5 @@
 import { AuditHeadWriter } from '../audit/head.js';
+import { deepFreeze } from '../deep-freeze.js';
 import type { AuditEntry, AuditRecord } from '../audit/record.js';
 import type { MachineSnapshot } from '../engine/machine-steps.js';
 import type { RunIntent } from '../playbook/compile.js';
@@ -10,6 +11,8 @@ import { openDatabase, type SqliteDatabase, type SqliteStatement } from './datab
 import type { ApprovalRow, ApprovalState, DeadlineRow, IntentRow, LeaseRow, RunRow, RunState, Store, VoteRow } from './store.js';
 
 const now = () => new Date().toISOString();
+/** Distinct playbooks a store keeps read back: a few versions of a few playbooks, in practice. */
+const STORED_PLAYBOOKS_HELD = 64;
 
 /** The embedded store: one SQLite file (WAL, synchronous FULL), the audit head anchored beside it. */
 export class SqliteStore implements Store {
@@ -26,6 +29,8 @@ export class SqliteStore implements Store {
   readonly #statements = new Map<string, SqliteStatement>();
   /** Each playbook's JSON text, written out once: a run stores its playbook as that text, held once in blobs. */
   readonly #playbookTexts = new WeakMap<Playbook, string>();
+  /** Each stored playbook read back once, frozen: its runs share the one object (and the runtime its compiled machine). */
+  readonly #storedPlaybooks = new Map<string, Playbook>();
 
   constructor(readonly file: string, options: { key?: Buffer } = {}) {
     this.db = openDatabase(file);
@@ -131,6 +136,16 @@ export class SqliteStore implements Store {
     return info.changes === 1;
   }
 
+  #playbookFrom(stored: string): Playbook {
+    let playbook = this.#storedPlaybooks.get(stored);
+    if (playbook === undefined) {
+      if (this.#storedPlaybooks.size >= STORED_PLAYBOOKS_HELD) this.#storedPlaybooks.clear();
+      playbook = deepFreeze(fromStored(this.#json.parse(stored)));
+      this.#storedPlaybooks.set(stored, playbook);
+    }
+    return playbook;
+  }
+
   #playbookText(playbook: Playbook): string {
     let text = this.#playbookTexts.get(playbook);
     if (text === undefined) {
@@ -153,7 +168,10 @@ export class SqliteStore implements Store {
   }
 
   #toRun(row: RawRun): RunRow {
-    return toRun(row, this.#json, () => (this.#sql('SELECT plan FROM runs WHERE id = ?').get(row.id) as { plan: string }).plan);
+    return toRun(row, {
+      plan: () => this.#json.parse((this.#sql('SELECT plan FROM runs WHERE id = ?').get(row.id) as { plan: string }).plan) as Plan,
+      playbook: () => this.#playbookFrom(row.playbook),
+    });
   }
 
   saveSnapshot(run: string, snapshot: MachineSnapshot, status: RunState): void {
@@ -318,13 +336,13 @@ function fromStored(playbook: unknown): Playbook {
 }
 
 /**
- * A run as read. Its plan is fetched from the store, and its plan, playbook and snapshot parsed,
- * when first read: most lookups want only its status or host (three for each alert admitted),
- * and parsing a plan took 75 µs. The store must still be open then.
+ * A run as read. Its plan is fetched from the store, and its plan and snapshot parsed, when first
+ * read: most lookups want only its status or host (three for each alert admitted), and parsing a
+ * plan took 75 µs. The store must still be open then. Its playbook is the store's one frozen
+ * object for that playbook.
  */
-function toRun(row: RawRun, json: InternedJson, planText: () => string): RunRow {
+function toRun(row: RawRun, read: { plan: () => Plan; playbook: () => Playbook }): RunRow {
   let plan: Plan | undefined;
-  let playbook: Playbook | undefined;
   let snapshot: MachineSnapshot | undefined;
   return {
     id: row.id,
@@ -333,11 +351,11 @@ function toRun(row: RawRun, json: InternedJson, planText: () => string): RunRow 
     host: row.host,
     status: row.status,
     get plan() {
-      return (plan ??= json.parse(planText()) as Plan);
+      return (plan ??= read.plan());
     },
     planHash: row.plan_hash,
     get playbook() {
-      return (playbook ??= fromStored(json.parse(row.playbook)));
+      return read.playbook();
     },
     get snapshot() {
       return (snapshot ??= JSON.parse(row.snapshot) as MachineSnapshot);

@@ -37,6 +37,18 @@ it('stores the playbook its runs share once, and gives each run it back whole', 
   }
 });
 
+it('gives every run of one stored playbook the same frozen object, so the runtime compiles its machine once', async () => {
+  const { store, runIds } = await storeWithRuns(2);
+  try {
+    const [first, second] = runIds.map((runId) => store.run(runId)!.playbook);
+    expect(first).toBe(second);
+    expect(first).toBe(store.run(runIds[0]!)!.playbook);
+    expect(Object.isFrozen(first!.steps[0])).toBe(true);
+  } finally {
+    store.close();
+  }
+});
+
 it('reads the playbook of a run stored with the playbook inline, as soar did before', async () => {
   const { store, playbook, runIds } = await storeWithRuns(1);
   try {
