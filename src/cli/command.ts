@@ -40,6 +40,14 @@ export function parseCommandArgs<O extends Options>(args: string[], options: O, 
   return parsed;
 }
 
+/** An option's whole number from `min` to `max`, or a UsageError that names the option. */
+export function wholeNumber(text: string, option: string, range: { min?: number; max: number }): number {
+  const min = range.min ?? 0;
+  const value = /^\d{1,7}$/.test(text) ? Number(text) : Number.NaN;
+  if (!(value >= min && value <= range.max)) throw new UsageError(`${option} takes a whole number from ${min} to ${range.max}, not "${text}"`);
+  return value;
+}
+
 export function writeJson(io: Io, value: unknown): void {
   io.stdout(`${JSON.stringify(value, null, 2)}\n`);
 }

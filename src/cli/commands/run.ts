@@ -12,7 +12,7 @@ import { runToEnd } from '../../engine/runner.js';
 import { buildPlan, type Plan } from '../../plan/plan.js';
 import { loadPlaybook, type Playbook } from '../../playbook/load.js';
 import type { ApprovalRow, LeaseRow } from '../../store/store.js';
-import { EXIT, parseCommandArgs, UsageError, writeJson, type CliCommand, type Io } from '../command.js';
+import { EXIT, parseCommandArgs, UsageError, wholeNumber, writeJson, type CliCommand, type Io } from '../command.js';
 import { DEFAULT_PLAYBOOK } from '../defaults.js';
 import { progressPrinter } from '../progress.js';
 import { openSession, type Session } from '../session.js';
@@ -72,8 +72,7 @@ Example:
     if (!values.alert) throw new UsageError('--alert FILE is required');
     const approvers = values['approve-as'] ?? [];
     if (approvers.length > 0 && !values.reason) throw new UsageError('--approve-as needs --reason TEXT: every approval is recorded with why');
-    const parallel = Number(values.parallel);
-    if (!Number.isInteger(parallel) || parallel < 1 || parallel > MAX_PARALLEL) throw new UsageError(`--parallel takes a whole number from 1 to ${MAX_PARALLEL}`);
+    const parallel = wholeNumber(values.parallel, '--parallel', { min: 1, max: MAX_PARALLEL });
     const session = await openSession({ config: values.config, store: values.store, progress: progressPrinter(io.stderr) });
     try {
       const playbook = await loadPlaybook(values.playbook ?? DEFAULT_PLAYBOOK, ACTIONS);

@@ -5,7 +5,7 @@ import { SoarError } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { loadPlaybook } from '../../playbook/load.js';
 import { startService } from '../../server/service.js';
-import { EXIT, parseCommandArgs, UsageError, type CliCommand } from '../command.js';
+import { EXIT, parseCommandArgs, UsageError, wholeNumber, type CliCommand } from '../command.js';
 import { DEFAULT_PLAYBOOK } from '../defaults.js';
 import { openSession } from '../session.js';
 
@@ -50,8 +50,8 @@ Example:
       { config: { type: 'string' }, playbook: { type: 'string' }, store: { type: 'string' }, host: { type: 'string' }, port: { type: 'string' }, grace: { type: 'string' } },
       { min: 0, max: 0 },
     );
-    const port = values.port === undefined ? undefined : wholeNumber(values.port, '--port', 65535);
-    const graceMs = values.grace === undefined ? DEFAULT_GRACE_MS : wholeNumber(values.grace, '--grace', 3600) * 1000;
+    const port = values.port === undefined ? undefined : wholeNumber(values.port, '--port', { max: 65535 });
+    const graceMs = values.grace === undefined ? DEFAULT_GRACE_MS : wholeNumber(values.grace, '--grace', { max: 3600 }) * 1000;
     const logger = createLogger({ level: process.env.SOAR_LOG_LEVEL || 'info' });
     const session = await openSession({ config: values.config, store: values.store });
     try {
@@ -97,9 +97,4 @@ async function intakeSecretOf(config: Config): Promise<string> {
     throw new SoarError('INTAKE_SECRET_WEAK', `server.intake_secret has ${secret.length} characters, at least ${MIN_SECRET_CHARS} are needed: generate one with \`openssl rand -hex 32\``);
   }
   return secret;
-}
-
-function wholeNumber(text: string, option: string, max: number): number {
-  if (!/^\d{1,7}$/.test(text) || Number(text) > max) throw new UsageError(`${option} takes a whole number up to ${max}, not "${text}"`);
-  return Number(text);
 }
