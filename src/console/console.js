@@ -4,6 +4,8 @@
 'use strict';
 
 const POLL_MS = 2000;
+/** Incidents listed at most: the newest; a busy service holds thousands. */
+const RUNS_SHOWN = 500;
 const TOKEN_KEY = 'soar.token';
 
 const $ = (selector) => document.querySelector(selector);
@@ -65,7 +67,7 @@ function stateName(value) {
 
 const statusBadge = (status) => h('span', { class: `status status-${String(status).replace(/[^a-z]/g, '')}` }, status);
 
-function renderRuns(runs) {
+function renderRuns(runs, total) {
   const body = $('#runs tbody');
   body.replaceChildren(
     ...runs.map((run) =>
@@ -82,6 +84,8 @@ function renderRuns(runs) {
     ),
   );
   $('#no-runs').hidden = runs.length > 0;
+  $('#runs-shown').hidden = total <= runs.length;
+  $('#runs-shown').textContent = `The newest ${runs.length} of ${total} incidents.`;
 }
 
 const isScript = (argv) => argv[0] === 'sh' && argv[1] === '-c' && argv.length >= 4;
@@ -286,8 +290,8 @@ async function poll() {
   if (polling || !sessionStorage.getItem(TOKEN_KEY)) return;
   polling = true;
   try {
-    const { runs } = await api('/api/runs');
-    renderRuns(runs);
+    const { runs, total } = await api(`/api/runs?limit=${RUNS_SHOWN}`);
+    renderRuns(runs, total);
     if (selectedRun !== undefined) await renderDetail(selectedRun);
     $('#updated').textContent = `updated ${new Date().toLocaleTimeString()}`;
     showBanner('');

@@ -7,6 +7,7 @@ import type { Config } from '../config/config.js';
 import { runReport } from '../engine/report.js';
 import type { Runtime } from '../engine/runtime.js';
 import { SHA256_HEX } from '../grammar.js';
+import { RUN_STATES } from '../store/store.js';
 import { analystOfToken, bearerToken } from './credentials.js';
 import { HttpRefusal } from './http-error.js';
 import type { Scheduler } from './scheduler.js';
@@ -22,6 +23,12 @@ const decisionBody = z.strictObject({
   reason: z.string().trim().min(1, 'say why').max(2000),
   /** The hash of the step the analyst reviewed (GET /api/runs/:id shows it): a decision binds to it. */
   stepHash: z.string().regex(SHA256_HEX, '64 lowercase hex digits: the step hash shown with the pending approval'),
+});
+
+/** Filters of GET /api/runs: a busy service holds thousands of runs, and the console asks for the newest. */
+const listQuery = z.strictObject({
+  status: z.enum(RUN_STATES).optional(),
+  limit: z.string().regex(/^[1-9]\d{0,5}$/, 'a whole number from 1 to 999999').transform(Number).optional(),
 });
 
 type RunParams = { id: string };
@@ -40,18 +47,13 @@ export function runsRoutes(app: FastifyInstance, options: RunsOptions): void {
 
   app.get('/api/runs', async (request) => {
     analystOf(request);
-    return {
-      runs: store.runs().map((run) => ({
-        run: run.id,
-        status: run.status,
-        host: run.host,
-        unit: run.plan.target.unit,
-        alert: run.alertId,
-        state: run.snapshot.value,
-        created: run.createdAt,
-        pending: store.approvals({ run: run.id, state: 'pending' }).map((approval) => approval.step),
-      })),
-    };
+    const query = listQuery.safeParse(request.query);
+    if (!query.success) {
+      const issue = query.error.issues[0]!;
+      const field = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : issue.path.join('.');
+      throw new HttpRefusal(400, 'QUERY_INVALID', `query.${field}: ${issue.message}; GET /api/runs takes status (${RUN_STATES.join(', ')}) and limit, e.g. ?status=active&limit=200`);
+    }
+    return store.runSummaries(query.data);
   });
 
   app.get<{ Params: RunParams }>('/api/runs/:id', async (request) => {

@@ -43,6 +43,11 @@ export class InternedJson {
     return this.#decode(JSON.parse(text));
   }
 
+  /** A value SQLite took out of stored JSON (`->>`), as it was before `stringify`. */
+  decode(value: unknown): unknown {
+    return this.#decode(value);
+  }
+
   #encode(text: string): string {
     if (text.length >= INTERN_FROM) return REFERENCE + this.#intern(text);
     return text.startsWith(ESCAPE) ? ESCAPE + text : text;

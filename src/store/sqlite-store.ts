@@ -8,7 +8,7 @@ import type { Playbook } from '../playbook/load.js';
 import { AuditTable } from './audit-table.js';
 import { InternedJson } from './interned-json.js';
 import { openDatabase, type SqliteDatabase, type SqliteStatement } from './database.js';
-import type { ApprovalRow, ApprovalState, DeadlineRow, IntentRow, LeaseRow, RunRow, RunState, Store, VoteRow } from './store.js';
+import type { ApprovalRow, ApprovalState, DeadlineRow, IntentRow, LeaseRow, RunRow, RunState, RunSummary, Store, VoteRow } from './store.js';
 
 const now = () => new Date().toISOString();
 /** Distinct playbooks a store keeps read back: a few versions of a few playbooks, in practice. */
@@ -165,6 +165,30 @@ export class SqliteStore implements Store {
       ? this.#sql(`SELECT ${RUN_COLUMNS} FROM runs WHERE status = ? ORDER BY created_at`).all(filter.status)
       : this.#sql(`SELECT ${RUN_COLUMNS} FROM runs ORDER BY created_at`).all();
     return (rows as RawRun[]).map((raw) => this.#toRun(raw));
+  }
+
+  // One query however many runs: SQLite takes the unit out of the plan and the state out of the
+  // snapshot, and gathers each run's pending gates. Reading each run's plan made a listing of
+  // 10,000 waiting runs take 6 s of the service's event loop.
+  runSummaries(filter: { status?: RunState; limit?: number } = {}): { runs: RunSummary[]; total: number } {
+    const status = filter.status ?? null;
+    const rows = this.#sql(
+      `SELECT id, status, host, alert_id, created_at, plan ->> '$.target.unit' AS unit, snapshot -> '$.value' AS state,
+         (SELECT json_group_array(step) FROM (SELECT step FROM approvals WHERE run = runs.id AND state = 'pending' ORDER BY id)) AS pending
+       FROM runs WHERE @status IS NULL OR status = @status ORDER BY rowid DESC LIMIT @limit`,
+    ).all({ status, limit: filter.limit ?? -1 }) as RawSummary[];
+    const { total } = this.#sql('SELECT count(*) AS total FROM runs WHERE @status IS NULL OR status = @status').get({ status }) as { total: number };
+    const runs = rows.reverse().map((row) => ({
+      run: row.id,
+      status: row.status,
+      host: row.host,
+      unit: this.#json.decode(row.unit) as string,
+      alert: row.alert_id,
+      state: JSON.parse(row.state) as RunSummary['state'],
+      created: row.created_at,
+      pending: JSON.parse(row.pending) as string[],
+    }));
+    return { runs, total };
   }
 
   #toRun(row: RawRun): RunRow {
@@ -328,6 +352,17 @@ interface RawApproval {
   requested_at: string;
   expires_at: string;
   state: ApprovalState;
+}
+
+interface RawSummary {
+  id: string;
+  status: RunState;
+  host: string;
+  alert_id: string;
+  created_at: string;
+  unit: string;
+  state: string;
+  pending: string;
 }
 
 /** A run's playbook as stored: its JSON text (in blobs), or, in runs stored before, the playbook itself. */

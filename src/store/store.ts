@@ -5,6 +5,8 @@ import type { RunIntent, RunStatus } from '../playbook/compile.js';
 import type { Playbook } from '../playbook/load.js';
 
 export type RunState = 'active' | RunStatus;
+/** Every state a run can be in, for filters given from outside (soar status --status, GET /api/runs?status=). */
+export const RUN_STATES = ['active', 'done', 'aborted', 'failed'] as const satisfies readonly RunState[];
 
 export interface RunRow {
   id: string;
@@ -19,6 +21,19 @@ export interface RunRow {
   snapshot: MachineSnapshot;
   createdAt: string;
   updatedAt: string;
+}
+
+/** A run as a listing shows it (soar status, GET /api/runs, the console): read in one query, its plan never parsed. */
+export interface RunSummary {
+  run: string;
+  status: RunState;
+  host: string;
+  unit: string;
+  alert: string;
+  state: MachineSnapshot['value'];
+  created: string;
+  /** The steps waiting at their approval gate. */
+  pending: string[];
 }
 
 export interface IntentRow {
@@ -93,6 +108,8 @@ export interface Store {
   insertRun(run: Omit<RunRow, 'createdAt' | 'updatedAt' | 'status'>): boolean;
   run(id: string): RunRow | undefined;
   runs(filter?: { status?: RunState }): RunRow[];
+  /** The newest `limit` runs (all, without one) of that status, in the order they were stored; and how many it has. */
+  runSummaries(filter?: { status?: RunState; limit?: number }): { runs: RunSummary[]; total: number };
   saveSnapshot(run: string, snapshot: MachineSnapshot, status: RunState): void;
 
   /**

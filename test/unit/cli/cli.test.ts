@@ -17,6 +17,7 @@ import { MIGRATIONS } from '../../../src/store/migrations.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import { exampleHit, setField, sourceOf } from '../alert/example.js';
 import { noHosts } from '../server/service.js';
+import { storeWithRuns } from '../../support/store-with-runs.js';
 
 /** The real `soar` executable, as a user runs it (built by `npm test` before vitest starts). */
 const SOAR = fileURLToPath(new URL('../../../bin/soar.js', import.meta.url));
@@ -160,5 +161,25 @@ describe('soar CLI', () => {
       expect(refused.code).toBe(2);
       expect(refused.stderr).toContain('--parallel takes a whole number from 1 to 1024');
     }
+    for (const [args, says] of [
+      [['--status', 'finished'], '--status takes one of active, done, aborted, failed'],
+      [['--limit', '0'], '--limit takes a whole number from 1'],
+      [['run-0000000000000000', '--limit', '2'], '--status and --limit list runs'],
+    ] as const) {
+      const refused = await soar('status', ...args);
+      expect(refused).toMatchObject({ code: 2, stderr: expect.stringContaining(says) });
+    }
+  });
+
+  it('status lists the newest runs it is asked for, in one state, and says how many it left out', async () => {
+    const { store, runIds } = await storeWithRuns(3);
+    store.transaction(() => store.saveSnapshot(runIds[0]!, { ...store.run(runIds[0]!)!.snapshot, value: 'done', status: 'done' }, 'done'));
+    store.close();
+    const listed = await soar('status', '--store', store.file, '--status', 'active', '--limit', '1');
+    expect(listed.code).toBe(0);
+    expect(listed.stdout.trim().split('\n')).toEqual([expect.stringMatching(new RegExp(`^${runIds[2]}  active  web-002  c3pool_miner.service  at `)), '(the newest 1 of 2 active runs)']);
+    const json = JSON.parse((await soar('status', '--store', store.file, '--json')).stdout) as Array<{ run: string; status: string }>;
+    expect(json.map((run) => [run.run, run.status])).toEqual([[runIds[0], 'done'], [runIds[1], 'active'], [runIds[2], 'active']]);
+    expect((await soar('status', '--store', store.file, '--status', 'failed')).stdout).toBe('no failed runs in the store\n');
   });
 });

@@ -57,6 +57,16 @@ describe('approvals over HTTP', () => {
     expect((await get(`${service.url}/api/runs`)).status).toBe(401);
   });
 
+  it('lists the runs, as many of the newest as asked and in one state, and refuses a query it cannot read, naming the field', async () => {
+    const listed = await get(`${service.url}/api/runs?status=active&limit=5`, as('carol'));
+    expect(listed).toMatchObject({ status: 200, body: { total: 1, runs: [{ run, status: 'active', host: hostName(0), unit: 'c3pool_miner.service', pending: ['triage'] }] } });
+    expect((await get(`${service.url}/api/runs?status=done`, as('carol'))).body).toEqual({ runs: [], total: 0 });
+    for (const [query, field] of [['limit=0', 'limit'], ['limit=5;drop', 'limit'], ['status=finished', 'status'], ['order=asc', 'order']] as const) {
+      const refused = await get(`${service.url}/api/runs?${query}`, as('carol'));
+      expect(refused).toMatchObject({ status: 400, body: { error: { code: 'QUERY_INVALID', message: expect.stringContaining(`query.${field}`) } } });
+    }
+  });
+
   it('refuses a decision bound to another step hash, and one by an analyst without the role (403, audited)', async () => {
     const stale = await decide('approve', as('alice'), { reason: 'looked', stepHash: '0'.repeat(64) });
     expect(stale).toMatchObject({ status: 403, body: { error: { code: 'APPROVAL_REFUSED', message: expect.stringMatching(/plan changed or the hash is wrong/) } } });

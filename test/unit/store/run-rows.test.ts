@@ -1,28 +1,5 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { expect, it } from 'vitest';
-import { ACTIONS } from '../../../src/actions/registry.js';
-import { parseAlerts } from '../../../src/alert/intake.js';
-import { beginRun } from '../../../src/engine/machine-steps.js';
-import { buildPlan } from '../../../src/plan/plan.js';
-import { compilePlaybook } from '../../../src/playbook/compile.js';
-import { SqliteStore } from '../../../src/store/sqlite-store.js';
-import { gatedPlaybook, hostName, kibanaBody, serviceConfig } from '../server/service.js';
-
-const config = serviceConfig(2);
-
-async function storeWithRuns(count: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'soar-run-rows-'));
-  const playbook = await gatedPlaybook(dir);
-  const store = new SqliteStore(join(dir, 'soar.db'));
-  const { snapshot } = beginRun(compilePlaybook(playbook));
-  const plans = Array.from({ length: count }, (_, index) => buildPlan({ alert: parseAlerts(kibanaBody([{ uuid: `${index}`.repeat(32), host: hostName(index) }]))[0]!, playbook, config, actions: ACTIONS }));
-  store.transaction(() => {
-    for (const plan of plans) store.insertRun({ id: plan.runId, alertId: plan.alert.id, playbookId: plan.playbook.id, host: plan.target.host.name, plan, planHash: plan.hash, playbook, snapshot });
-  });
-  return { store, playbook, runIds: plans.map((plan) => plan.runId) };
-}
+import { storeWithRuns } from '../../support/store-with-runs.js';
 
 it('stores the playbook its runs share once, and gives each run it back whole', async () => {
   const { store, playbook, runIds } = await storeWithRuns(2);
@@ -54,6 +31,37 @@ it('reads the playbook of a run stored with the playbook inline, as soar did bef
   try {
     store.db.prepare('UPDATE runs SET playbook = ? WHERE id = ?').run(JSON.stringify(playbook), runIds[0]);
     expect(store.run(runIds[0]!)!.playbook).toEqual(playbook);
+  } finally {
+    store.close();
+  }
+});
+
+it('lists runs in one query: the newest first cut by a limit, in the order they started, with unit, state and pending gates', async () => {
+  const { store, runIds } = await storeWithRuns(3);
+  try {
+    store.transaction(() => {
+      store.openApproval({ run: runIds[2]!, step: 'triage', stepHash: 'a'.repeat(64), count: 1, roles: ['responder'], expiresAt: new Date(Date.now() + 60_000).toISOString() });
+      store.saveSnapshot(runIds[0]!, { ...store.run(runIds[0]!)!.snapshot, value: 'done', status: 'done' }, 'done');
+    });
+    const all = store.runSummaries();
+    expect(all.total).toBe(3);
+    expect(all.runs.map((run) => run.run)).toEqual(runIds);
+    expect(all.runs[2]).toEqual({ run: runIds[2], status: 'active', host: 'web-002', unit: 'c3pool_miner.service', alert: expect.stringMatching(/^2+$/), state: { triage: 'approval' }, created: expect.any(String), pending: ['triage'] });
+    expect(all.runs[0]).toMatchObject({ status: 'done', state: 'done', pending: [] });
+    expect(store.runSummaries({ limit: 1 })).toEqual({ runs: [all.runs[2]], total: 3 });
+    expect(store.runSummaries({ status: 'active', limit: 5 })).toEqual({ runs: all.runs.slice(1), total: 2 });
+    expect(store.runSummaries({ status: 'failed' })).toEqual({ runs: [], total: 0 });
+  } finally {
+    store.close();
+  }
+});
+
+it('lists a run whose plan was stored whole, as soar did before blobs', async () => {
+  const { store, runIds } = await storeWithRuns(1);
+  try {
+    const plan = store.run(runIds[0]!)!.plan;
+    store.db.prepare('UPDATE runs SET plan = ? WHERE id = ?').run(JSON.stringify(plan), runIds[0]);
+    expect(store.runSummaries().runs[0]).toMatchObject({ run: runIds[0], unit: plan.target.unit });
   } finally {
     store.close();
   }
