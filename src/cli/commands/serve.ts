@@ -5,7 +5,7 @@ import { SoarError } from '../../errors.js';
 import { createLogger } from '../../log.js';
 import { loadPlaybook } from '../../playbook/load.js';
 import { startService } from '../../server/service.js';
-import { EXIT, parseCommandArgs, UsageError, wholeNumber, type CliCommand } from '../command.js';
+import { EXIT, parseCommandArgs, wholeNumber, type CliCommand } from '../command.js';
 import { DEFAULT_PLAYBOOK } from '../defaults.js';
 import { openSession } from '../session.js';
 

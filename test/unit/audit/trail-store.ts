@@ -102,7 +102,7 @@ export function interleave(runs: readonly (readonly AuditEntry[])[], random: () 
   const cursors = runs.map(() => 0);
   const woven: AuditEntry[] = [];
   for (;;) {
-    const open = runs.map((run, index) => index).filter((index) => cursors[index]! < runs[index]!.length);
+    const open = runs.map((_, index) => index).filter((index) => cursors[index]! < runs[index]!.length);
     if (open.length === 0) return woven;
     const pick = open[Math.floor(random() * open.length)]!;
     woven.push(runs[pick]![cursors[pick]!]!);
