@@ -1,6 +1,6 @@
 import { AuditHeadWriter } from '../audit/head.js';
-import { deepFreeze } from '../deep-freeze.js';
 import type { AuditEntry, AuditRecord } from '../audit/record.js';
+import { deepFreeze } from '../deep-freeze.js';
 import type { MachineSnapshot } from '../engine/machine-steps.js';
 import type { RunIntent } from '../playbook/compile.js';
 import type { Plan } from '../plan/plan.js';
