@@ -13,6 +13,8 @@ let selectedRun;
 /** What the rendered approval cards show: they are rebuilt only when it changes, so a reason being typed survives polls. */
 let renderedApprovals = '';
 let polling = false;
+/** The selected run's audit export, the seq of its last record then, and when it was fetched. */
+let shownAudit;
 /** The answer to the last decision sent from this page, shown again when its card is rebuilt. */
 let lastDecision;
 
@@ -244,12 +246,12 @@ function recordText(record) {
   }
 }
 
-function renderAudit(audit) {
+function renderAudit(audit, checked) {
   const { verdict } = audit.chain;
   const chain = $('#chain');
   if (verdict.ok) {
     chain.className = 'ok';
-    chain.textContent = `Audit chain verifies: ${verdict.count} records${verdict.anchored ? ', head anchored' : ''}${audit.chain.keyed ? ', HMAC-keyed' : ''}.`;
+    chain.textContent = `Audit chain verifies: ${verdict.count} records${verdict.anchored ? ', head anchored' : ''}${audit.chain.keyed ? ', HMAC-keyed' : ''} (checked ${checked.toLocaleTimeString()}).`;
   } else {
     chain.className = 'error';
     chain.textContent = `Audit chain DOES NOT VERIFY at record ${verdict.seq} (${verdict.problem}): ${verdict.message}`;
@@ -260,8 +262,15 @@ function renderAudit(audit) {
 }
 
 async function renderDetail(runId) {
-  const [detail, audit] = await Promise.all([api(`/api/runs/${encodeURIComponent(runId)}`), api(`/api/runs/${encodeURIComponent(runId)}/audit`)]);
+  const detail = await api(`/api/runs/${encodeURIComponent(runId)}`);
   if (runId !== selectedRun) return;
+  // The export verifies the whole trail on the server: asked for again only when this run has new records.
+  if (shownAudit?.runId !== runId || shownAudit.lastSeq !== detail.lastSeq) {
+    const audit = await api(`/api/runs/${encodeURIComponent(runId)}/audit`);
+    if (runId !== selectedRun) return;
+    shownAudit = { runId, lastSeq: detail.lastSeq, audit, checked: new Date() };
+  }
+  const { audit, checked } = shownAudit;
   $('#detail').hidden = false;
   $('#run-id').textContent = detail.runId;
   $('#run-status').replaceWith(Object.assign(statusBadge(detail.status), { id: 'run-status' }));
@@ -283,7 +292,7 @@ async function renderDetail(runId) {
   );
   renderApprovals(runId, detail.pending);
   renderEvidence(detail, audit.records);
-  renderAudit(audit);
+  renderAudit(audit, checked);
 }
 
 async function poll() {

@@ -68,7 +68,8 @@ export function runsRoutes(app: FastifyInstance, options: RunsOptions): void {
     // Held (run.held) while the run it waits for is still active.
     const held = records.find((record) => record.kind === 'run.held')?.data as { behind: string } | undefined;
     const heldBehind = held && run.status === 'active' && store.run(held.behind)?.status === 'active' ? held.behind : undefined;
-    return { ...runReport(store, run.id), state: run.snapshot.value, planHash: run.planHash, pending, joined, heldBehind };
+    // The last record's seq tells a poller (the console) whether the audit export, which verifies the whole trail, is worth asking for again.
+    return { ...runReport(store, run.id), state: run.snapshot.value, planHash: run.planHash, pending, joined, heldBehind, lastSeq: records.at(-1)?.seq ?? null };
   });
 
   app.get<{ Params: RunParams }>('/api/runs/:id/audit', async (request) => {

@@ -153,6 +153,15 @@ describe('the analyst console in headless chromium', () => {
     expect(await analyst.locator('#evidence table.processes').textContent()).toContain('/root/c3pool/xmrig');
     expect(await analyst.locator('#chain').getAttribute('class')).toBe('ok');
     await screenshot(analyst, '1-isolate-approval');
+    // The audit export verifies the whole trail: while the run waits at its gate, polls do not ask for it again.
+    const exports: string[] = [];
+    const counted = (request: { url: () => string }) => void (request.url().endsWith(`/api/runs/${runId}/audit`) && exports.push(request.url()));
+    analyst.on('request', counted);
+    const poll = () => analyst.waitForRequest((request) => request.url().endsWith(`/api/runs/${runId}`));
+    await poll();
+    await poll();
+    analyst.off('request', counted);
+    expect(exports).toEqual([]);
   });
 
   it('renders the alert\'s hostile command line as text: no element made, no script run', async () => {

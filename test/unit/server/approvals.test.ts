@@ -48,11 +48,17 @@ const gate = () => service.store.approval(run, 'triage')!;
 
 describe('approvals over HTTP', () => {
   it('refuses unauthenticated and wrong-token decisions (401), and audits them as by unknown', async () => {
+    const lastSeq = async () => (await get(`${service.url}/api/runs/${run}`, as('carol'))).body.lastSeq as number;
+    const before = await lastSeq();
+    expect(before).toBe(service.store.auditRecords(run).at(-1)!.seq);
     const none = await decide('approve', {});
     const wrong = await decide('approve', { authorization: `Bearer ${TOKENS.alice}x` });
     const basic = await decide('approve', { authorization: `Basic ${Buffer.from('alice:x').toString('base64')}` });
     for (const reply of [none, wrong, basic]) expect(reply).toMatchObject({ status: 401, body: { error: { code: 'ANALYST_UNAUTHENTICATED' } } });
     expect(refusals()).toEqual([0, 1, 2].map(() => ({ actor: 'unknown', why: expect.stringContaining('Bearer') })));
+    // The console asks for the audit export again when a run's last record changes: these refusals are its records.
+    expect(await lastSeq()).toBe(service.store.auditRecords(run).at(-1)!.seq);
+    expect(await lastSeq()).toBeGreaterThan(before);
     expect(service.store.votes(gate().id)).toEqual([]);
     expect((await get(`${service.url}/api/runs`)).status).toBe(401);
   });
