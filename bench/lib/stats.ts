@@ -18,7 +18,9 @@ export function perSecond(count: number, ms: number): number {
 }
 
 export function formatNumber(value: number, digits = 0): string {
-  return value.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  // A value that rounds to zero is shown as 0, never "-0.0".
+  const rounded = Number(value.toFixed(digits)) || 0;
+  return rounded.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
 /** Runs `round` `rounds` times (after one unmeasured warm-up when asked) and gives every round's value. */
