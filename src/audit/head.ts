@@ -222,13 +222,16 @@ export function readAuditHead(store: string): AuditHead | undefined {
   const file = auditHeadFile(store);
   let bytes: Buffer;
   try {
-    const fd = openSync(file, 'r');
+    // Non-blocking: a FIFO put where the head goes would otherwise hold the reader until someone writes to it.
+    const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
     try {
+      if (!fstatSync(fd).isFile()) throw new AuditHeadError(file, 'is not a regular file');
       bytes = readHeadBytes(fd);
     } finally {
       closeSync(fd);
     }
   } catch (error) {
+    if (error instanceof AuditHeadError) throw error;
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new SoarError('AUDIT_HEAD_UNREADABLE', `cannot read the audit head ${file}: ${(error as Error).message}`, { cause: error });
   }

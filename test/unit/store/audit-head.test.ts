@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,6 +125,14 @@ describe('the audit head of a SqliteStore', () => {
     store.close();
     truncateSync(auditHeadFile(store.file), 512);
     expect(readAuditHead(store.file)).toMatchObject({ seq: last.seq, hash: last.hash });
+  });
+});
+
+describe('readAuditHead', () => {
+  it('refuses a FIFO in place of the head file instead of waiting for a writer', () => {
+    const store = join(mkdtempSync(join(tmpdir(), 'soar-head-')), 'soar.db');
+    execFileSync('mkfifo', [auditHeadFile(store)]);
+    expect(() => readAuditHead(store)).toThrow(expect.objectContaining({ code: 'AUDIT_HEAD_INVALID' }));
   });
 });
 
