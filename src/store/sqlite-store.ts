@@ -171,13 +171,15 @@ export class SqliteStore implements Store {
   // snapshot, and gathers each run's pending gates. Reading each run's plan made a listing of
   // 10,000 waiting runs take 6 s of the service's event loop.
   runSummaries(filter: { status?: RunState; limit?: number } = {}): { runs: RunSummary[]; total: number } {
-    const status = filter.status ?? null;
+    // A WHERE of its own for a state, so that SQLite walks runs_by_status instead of every run.
+    const where = filter.status === undefined ? '' : 'WHERE status = @status';
+    const bound = filter.status === undefined ? {} : { status: filter.status };
     const rows = this.#sql(
       `SELECT id, status, host, alert_id, created_at, plan ->> '$.target.unit' AS unit, snapshot -> '$.value' AS state,
          (SELECT json_group_array(step) FROM (SELECT step FROM approvals WHERE run = runs.id AND state = 'pending' ORDER BY id)) AS pending
-       FROM runs WHERE @status IS NULL OR status = @status ORDER BY rowid DESC LIMIT @limit`,
-    ).all({ status, limit: filter.limit ?? -1 }) as RawSummary[];
-    const { total } = this.#sql('SELECT count(*) AS total FROM runs WHERE @status IS NULL OR status = @status').get({ status }) as { total: number };
+       FROM runs ${where} ORDER BY rowid DESC LIMIT @limit`,
+    ).all({ ...bound, limit: filter.limit ?? -1 }) as RawSummary[];
+    const { total } = this.#sql(`SELECT count(*) AS total FROM runs ${where}`).get(bound) as { total: number };
     const runs = rows.reverse().map((row) => ({
       run: row.id,
       status: row.status,
