@@ -171,9 +171,7 @@ export class SqliteStore implements Store {
   // snapshot, and gathers each run's pending gates. Reading each run's plan made a listing of
   // 10,000 waiting runs take 6 s of the service's event loop.
   runSummaries(filter: { status?: RunState; limit?: number } = {}): { runs: RunSummary[]; total: number } {
-    // A WHERE of its own for a state, so that SQLite walks runs_by_status instead of every run.
-    const where = filter.status === undefined ? '' : 'WHERE status = @status';
-    const bound = filter.status === undefined ? {} : { status: filter.status };
+    const { where, bound } = equalities({ status: filter.status });
     const rows = this.#sql(
       `SELECT id, status, host, alert_id, created_at, plan ->> '$.target.unit' AS unit, snapshot -> '$.value' AS state,
          (SELECT json_group_array(step) FROM (SELECT step FROM approvals WHERE run = runs.id AND state = 'pending' ORDER BY id)) AS pending
@@ -283,7 +281,8 @@ export class SqliteStore implements Store {
   }
 
   approvals(filter: { run?: string; state?: ApprovalState } = {}): ApprovalRow[] {
-    const rows = this.#sql('SELECT * FROM approvals WHERE (@run IS NULL OR run = @run) AND (@state IS NULL OR state = @state) ORDER BY id').all({ run: filter.run ?? null, state: filter.state ?? null }) as RawApproval[];
+    const { where, bound } = equalities({ run: filter.run, state: filter.state });
+    const rows = this.#sql(`SELECT * FROM approvals ${where} ORDER BY id`).all(bound) as RawApproval[];
     return rows.map(toApproval);
   }
 
@@ -354,6 +353,19 @@ interface RawApproval {
   requested_at: string;
   expires_at: string;
   state: ApprovalState;
+}
+
+/**
+ * `WHERE column = @column AND …` for the filters given, and their values. A statement for each
+ * combination, not one with `@x IS NULL OR x = @x` for all: that form keeps SQLite from the index
+ * (a run's pending approvals scanned every approval; a state's runs, every run). Columns are named
+ * by the code, never by input.
+ */
+function equalities(filter: Record<string, string | undefined>): { where: string; bound: Record<string, string> } {
+  const bound: Record<string, string> = {};
+  for (const [column, value] of Object.entries(filter)) if (value !== undefined) bound[column] = value;
+  const columns = Object.keys(bound);
+  return { where: columns.length === 0 ? '' : `WHERE ${columns.map((column) => `${column} = @${column}`).join(' AND ')}`, bound };
 }
 
 interface RawSummary {
