@@ -120,4 +120,9 @@ export const MIGRATIONS: readonly string[] = [
   CREATE TRIGGER blobs_no_update BEFORE UPDATE ON blobs BEGIN SELECT RAISE(ABORT, 'blobs are append-only: the audit trail refers to them'); END;
   CREATE TRIGGER blobs_no_delete BEFORE DELETE ON blobs BEGIN SELECT RAISE(ABORT, 'blobs are append-only: the audit trail refers to them'); END;
   `,
+  // A run's open deadlines by run: closing one (a decision, a deadline that fired) scanned every
+  // open deadline, and 10,000 approvals expiring together took a scan each.
+  `
+  CREATE INDEX deadlines_open_by_run ON deadlines (run, step, event) WHERE fired_at IS NULL;
+  `,
 ];
