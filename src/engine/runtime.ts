@@ -10,7 +10,7 @@ import { auditOutput, auditResult } from '../audit/capture.js';
 import type { Plan, PlannedStep } from '../plan/plan.js';
 import { compilePlaybook, type PlaybookMachine, type RunEvent, type RunIntent } from '../playbook/compile.js';
 import type { Playbook } from '../playbook/load.js';
-import type { IntentRow, LeaseRow, RunRow, RunState, Store } from '../store/store.js';
+import type { DeadlineRow, IntentRow, LeaseRow, RunRow, RunState, Store } from '../store/store.js';
 import type { Transport } from '../transport/transport.js';
 import { faultPoint } from './fault.js';
 import { advanceRun, beginRun } from './machine-steps.js';
@@ -233,7 +233,7 @@ export class Runtime {
       for (;;) {
         // After the step's own progress: the gate it led to is announced next.
         this.#announceCommitted();
-        if (this.store.openIntents(runId).length === 0 && this.store.dueDeadlines(new Date(), runId).length === 0) {
+        if (this.store.openIntents(runId).length === 0 && this.store.dueDeadlines(new Date(), { run: runId, limit: 1 }).length === 0) {
           const { status } = this.run(runId);
           return status === 'active' ? 'waiting' : status;
         }
@@ -248,7 +248,7 @@ export class Runtime {
           this.#acting.set(runId, key);
           hostLeased = key;
         }
-        this.fireDeadlines(new Date(), runId);
+        this.fireDeadlines(new Date(), { run: runId });
         const [next] = this.store.openIntents(runId);
         if (next) await this.#carryOut(this.run(runId), next);
       }
@@ -269,21 +269,44 @@ export class Runtime {
     return this.#leases.liveHolder(runId) ?? this.#leases.liveHolder(hostLease(this.run(runId).host));
   }
 
-  /** Turns every deadline due by `at` into its event (approval expiry, retry due), durably. */
-  fireDeadlines(at: Date, runId?: string): void {
-    for (const deadline of this.store.dueDeadlines(at, runId)) {
-      this.transaction(() => {
-        if (this.store.closeDeadlines(deadline.run, deadline.step, deadline.event) === 0) return;
-        if (deadline.event === 'APPROVAL.EXPIRED') {
-          const approval = this.store.approval(deadline.run, deadline.step);
-          if (approval?.state !== 'pending') return;
-          this.store.setApprovalState(approval.id, 'expired');
-          this.#audit(deadline.run, 'approval.expired', { step: deadline.step, stepHash: approval.stepHash, expiresAt: approval.expiresAt });
+  /**
+   * Turns deadlines due by `at` (of one run, or of every run) into their events (approval expiry,
+   * retry due), durably: the `limit` oldest in one commit, each in a savepoint of its own, so one
+   * that throws is rolled back alone, stays due, and is thrown once the others have committed. A
+   * storm's approvals expire together, and a commit each held the event loop for a millisecond
+   * apiece: 12 s for 10,000. Returns how many were due and tried.
+   */
+  fireDeadlines(at: Date, options: { run?: string; limit?: number } = {}): number {
+    const due = this.store.dueDeadlines(at, options);
+    if (due.length === 0) return 0;
+    const fired: DeadlineRow[] = [];
+    const failures: unknown[] = [];
+    this.transaction(() => {
+      for (const deadline of due) {
+        try {
+          if (this.transaction(() => this.#fire(deadline))) fired.push(deadline);
+        } catch (error) {
+          failures.push(error);
         }
-        this.applyEvent(deadline.run, { type: deadline.event, step: deadline.step });
-      });
-      faultPoint(deadline.event === 'APPROVAL.EXPIRED' ? 'approval.expired' : 'transition');
+      }
+    });
+    for (const deadline of fired) faultPoint(deadline.event === 'APPROVAL.EXPIRED' ? 'approval.expired' : 'transition');
+    if (failures.length > 1) throw new AggregateError(failures, `${failures.length} of ${due.length} due deadlines could not fire; the others did`);
+    if (failures.length === 1) throw failures[0];
+    return due.length;
+  }
+
+  /** One deadline's event, unless a decision or an earlier firing closed it; false then. */
+  #fire(deadline: DeadlineRow): boolean {
+    if (this.store.closeDeadlines(deadline.run, deadline.step, deadline.event) === 0) return false;
+    if (deadline.event === 'APPROVAL.EXPIRED') {
+      const approval = this.store.approval(deadline.run, deadline.step);
+      if (approval?.state !== 'pending') return false;
+      this.store.setApprovalState(approval.id, 'expired');
+      this.#audit(deadline.run, 'approval.expired', { step: deadline.step, stepHash: approval.stepHash, expiresAt: approval.expiresAt });
     }
+    this.applyEvent(deadline.run, { type: deadline.event, step: deadline.step });
+    return true;
   }
 
   /**

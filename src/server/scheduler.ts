@@ -3,6 +3,12 @@ import type { Logger } from '../log.js';
 import type { Plan } from '../plan/plan.js';
 import type { Playbook } from '../playbook/load.js';
 
+/**
+ * Deadlines fired in one turn of the event loop, in one commit. A storm's approvals expire
+ * together: 10,000 in one turn held the loop for seconds, and every alert and decision with it.
+ */
+export const DEADLINES_A_TURN = 100;
+
 export interface SchedulerOptions {
   runtime: Runtime;
   /** Runs driven at once: a slow or dead host holds one slot, never the others. */
@@ -46,6 +52,8 @@ export class Scheduler {
   readonly #joined = new Map<string, string>();
   readonly #stalled = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
+  /** A batch of due deadlines is to fire in the next turn. */
+  #firing = false;
   #stopping = false;
 
   constructor(options: SchedulerOptions) {
@@ -144,14 +152,31 @@ export class Scheduler {
   /** Fires due deadlines and picks up runs with intents to carry out. */
   tick(): void {
     if (this.#stopping) return;
-    const { runtime } = this.#options;
+    this.#fireDue();
+    // wake takes up only its host's incident: a run held behind another waits its turn.
+    for (const runId of this.#options.runtime.store.runsWithOpenIntents()) this.wake(runId);
+  }
+
+  /**
+   * Fires the due deadlines, DEADLINES_A_TURN in each turn of the event loop, until none is due:
+   * alerts and decisions are served between the batches. One that fails is tried again at the
+   * next tick (the others of its batch fired).
+   */
+  #fireDue(): void {
+    if (this.#firing || this.#stopping) return;
+    let fired: number;
     try {
-      runtime.fireDeadlines(new Date());
+      fired = this.#options.runtime.fireDeadlines(new Date(), { limit: DEADLINES_A_TURN });
     } catch (error) {
       this.#options.logger?.error({ err: error }, 'firing deadlines failed; trying again on the next tick');
+      return;
     }
-    // wake takes up only its host's incident: a run held behind another waits its turn.
-    for (const runId of runtime.store.runsWithOpenIntents()) this.wake(runId);
+    if (fired < DEADLINES_A_TURN) return;
+    this.#firing = true;
+    setImmediate(() => {
+      this.#firing = false;
+      this.#fireDue();
+    });
   }
 
   /** Stops taking up work and waits (up to graceMs) for drives under way to reach a committed point. */

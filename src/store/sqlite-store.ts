@@ -251,10 +251,11 @@ export class SqliteStore implements Store {
     this.#sql('INSERT INTO deadlines (run, step, event, due_at) VALUES (?, ?, ?, ?)').run(run, step, event, dueAt.getTime());
   }
 
-  dueDeadlines(at: Date, run?: string): DeadlineRow[] {
-    const rows = run
-      ? this.#sql('SELECT * FROM deadlines WHERE fired_at IS NULL AND due_at <= ? AND run = ? ORDER BY due_at').all(at.getTime(), run)
-      : this.#sql('SELECT * FROM deadlines WHERE fired_at IS NULL AND due_at <= ? ORDER BY due_at').all(at.getTime());
+  dueDeadlines(at: Date, filter: { run?: string; limit?: number } = {}): DeadlineRow[] {
+    const limit = filter.limit ?? -1;
+    const rows = filter.run === undefined
+      ? this.#sql('SELECT * FROM deadlines WHERE fired_at IS NULL AND due_at <= ? ORDER BY due_at LIMIT ?').all(at.getTime(), limit)
+      : this.#sql('SELECT * FROM deadlines WHERE fired_at IS NULL AND due_at <= ? AND run = ? ORDER BY due_at LIMIT ?').all(at.getTime(), filter.run, limit);
     return (rows as RawDeadline[]).map((row) => ({ id: row.id, run: row.run, step: row.step, event: row.event, dueAt: row.due_at }));
   }
 

@@ -130,7 +130,8 @@ export interface Store {
   markIntent(id: number, state: 'started' | 'done'): void;
 
   addDeadline(run: string, step: string, event: DeadlineRow['event'], dueAt: Date): void;
-  dueDeadlines(at: Date, run?: string): DeadlineRow[];
+  /** Open deadlines due by `at` (of one run, if given), soonest first, at most `limit`. */
+  dueDeadlines(at: Date, filter?: { run?: string; limit?: number }): DeadlineRow[];
   /** The next time anything of this run falls due, if anything is pending. */
   nextDeadline(run: string): number | undefined;
   /** Marks deadlines as fired (or no longer needed); returns how many were still open. */

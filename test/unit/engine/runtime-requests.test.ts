@@ -1,7 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { ACTIONS } from '../../../src/actions/registry.js';
 import { parseAlerts } from '../../../src/alert/intake.js';
 import { beginRun } from '../../../src/engine/machine-steps.js';
@@ -86,4 +86,41 @@ it('starts every run of a playbook from one first transition, frozen so that no 
   expect(() => first.intents.push(first.intents[0]!)).toThrow(TypeError);
   expect(() => Object.assign(first.snapshot.context.attempts, { triage: 1 })).toThrow(TypeError);
   expect(first.snapshot.context.attempts).toEqual({});
+});
+
+describe('deadlines falling due together (a storm of approvals expiring)', () => {
+  const later = () => new Date(Date.now() + 2 * 3_600_000);
+  const gateState = (run: string) => store.approval(run, 'triage')!.state;
+  const startRuns = (count: number) =>
+    Array.from({ length: count }, (_, index) => {
+      const plan = planFor(`e${index}`);
+      runtime.start(plan, playbook);
+      return plan.runId;
+    });
+
+  it('fires at most the limit asked for, and says how many it took', () => {
+    const runs = startRuns(5);
+    expect(runtime.fireDeadlines(later(), { limit: 2 })).toBe(2);
+    expect(runs.filter((run) => gateState(run) === 'expired')).toHaveLength(2);
+    expect(runtime.fireDeadlines(later(), { limit: 2 })).toBe(2);
+    expect(runtime.fireDeadlines(later(), { limit: 2 })).toBe(1);
+    expect(runtime.fireDeadlines(later(), { limit: 2 })).toBe(0);
+    expect(runs.map(gateState)).toEqual(Array(5).fill('expired'));
+    for (const run of runs) expect(kinds(run)).toEqual(['run.started', 'approval.requested', 'approval.expired', 'transition']);
+  });
+
+  it('rolls back only the deadline that fails: the others fire, and the failure is thrown once they are committed', () => {
+    const [first, broken, last] = startRuns(3) as [string, string, string];
+    const setSnapshot = store.db.prepare('UPDATE runs SET snapshot = ? WHERE id = ?');
+    const { snapshot } = store.db.prepare('SELECT snapshot FROM runs WHERE id = ?').get(broken) as { snapshot: string };
+    setSnapshot.run('{"truncated', broken);
+    expect(() => runtime.fireDeadlines(later())).toThrow(SyntaxError);
+    expect([first, broken, last].map(gateState)).toEqual(['expired', 'pending', 'expired']);
+    expect(kinds(broken)).toEqual(['run.started', 'approval.requested']);
+    expect(store.dueDeadlines(later()).map((deadline) => deadline.run)).toEqual([broken]);
+    // The failed one stays due: once its run can be read again, the next firing takes it.
+    setSnapshot.run(snapshot, broken);
+    expect(runtime.fireDeadlines(later())).toBe(1);
+    expect(gateState(broken)).toBe('expired');
+  });
 });

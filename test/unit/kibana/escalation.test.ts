@@ -73,7 +73,7 @@ async function driveToEnd(runtime: Runtime, runId: string): Promise<string> {
   for (let round = 0; round < 10; round++) {
     const status = await runtime.drive(runId);
     if (status !== 'waiting') return status;
-    runtime.fireDeadlines(LATER(), runId);
+    runtime.fireDeadlines(LATER(), { run: runId });
   }
   throw new Error('the run did not finish in 10 rounds');
 }

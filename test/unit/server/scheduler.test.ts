@@ -8,10 +8,11 @@ import { recordDecision } from '../../../src/approvals/decide.js';
 import { Runtime } from '../../../src/engine/runtime.js';
 import { buildPlan } from '../../../src/plan/plan.js';
 import { loadPlaybook } from '../../../src/playbook/load.js';
+import { DEADLINES_A_TURN, Scheduler } from '../../../src/server/scheduler.js';
 import { SqliteStore } from '../../../src/store/sqlite-store.js';
 import { SshFleet } from '../../../src/transport/ssh/fleet.js';
 import { until } from '../../support/until.js';
-import { gatedPlaybook, get, hostName, INTAKE_SECRET, kibanaBody, openService, post, serviceConfig, TOKENS, type Service } from './service.js';
+import { gatedPlaybook, get, hostName, INTAKE_SECRET, kibanaBody, noHosts, openService, post, serviceConfig, TOKENS, type Service } from './service.js';
 
 const open: Array<{ close(): Promise<void> | void }> = [];
 afterEach(async () => {
@@ -206,4 +207,31 @@ it('an admission whose commit fails leaves no run behind in memory: the next ale
   const next = await intake(service, 'a2'.repeat(32));
   expect(next).toMatchObject({ created: true, joined: false });
   expect(service.store.run(next.run)?.status).toBe('active');
+});
+
+it('fires a storm of expiring gates a batch in each turn of the event loop, so that alerts and decisions are served between batches', async () => {
+  const { dir, config, file } = setup();
+  const playbook = await gatedPlaybook(dir);
+  const store = new SqliteStore(file);
+  open.push(store);
+  const runtime = new Runtime({ store, config, actions: ACTIONS, hosts: noHosts });
+  const runs = Array.from({ length: 2 * DEADLINES_A_TURN + 10 }, (_, index) => {
+    const plan = buildPlan({ alert: parseAlerts(kibanaBody([{ uuid: `${index}`.padStart(32, 'f'), host: hostName(0) }]))[0]!, playbook, config, actions: ACTIONS });
+    return runtime.start(plan, playbook).runId;
+  });
+  // Every gate's time ran out while soar serve was down.
+  store.db.prepare('UPDATE deadlines SET due_at = 0').run();
+  const expired = () => runs.filter((run) => store.approval(run, 'triage')!.state === 'expired').length;
+  const scheduler = new Scheduler({ runtime, maxConcurrentRuns: 1, queueLimit: 1_000, tickMs: 3_600_000 });
+  open.push({ close: () => scheduler.stop(0).then(() => undefined) });
+
+  scheduler.tick();
+  expect(expired()).toBe(DEADLINES_A_TURN);
+  const seenBetween: number[] = [];
+  while (seenBetween.at(-1) !== runs.length) {
+    await new Promise((resolve) => setImmediate(resolve));
+    seenBetween.push(expired());
+  }
+  expect(seenBetween).toEqual([2 * DEADLINES_A_TURN, runs.length]);
+  for (const run of runs) expect(store.run(run)!.snapshot.context.escalation).toMatchObject({ reason: 'approval_expired', step: 'triage' });
 });
