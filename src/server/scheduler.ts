@@ -40,7 +40,8 @@ export interface Admission {
  */
 export class Scheduler {
   readonly #options: SchedulerOptions;
-  readonly #queue: string[] = [];
+  /** Runs waiting for a slot, in order (a set: a storm queues thousands, and each is looked up before it is added). */
+  readonly #queue = new Set<string>();
   readonly #driving = new Map<string, Promise<void>>();
   /** Runs that got new intents while being driven: driven again once the current drive ends. */
   readonly #again = new Set<string>();
@@ -82,7 +83,7 @@ export class Scheduler {
       if (kept.length > 0) this.#held.set(host, kept);
       else this.#held.delete(host);
     }
-    this.#queue.splice(0, this.#queue.length, ...this.#queue.filter(stored));
+    for (const runId of this.#queue) if (!stored(runId)) this.#queue.delete(runId);
     this.#joined.clear();
     this.#load();
   }
@@ -97,11 +98,11 @@ export class Scheduler {
   }
 
   get full(): boolean {
-    return this.#queue.length >= this.#options.queueLimit;
+    return this.#queue.size >= this.#options.queueLimit;
   }
 
   stats(): { driving: number; queued: number; active: number } {
-    return { driving: this.#driving.size, queued: this.#queue.length, active: this.#hostRun.size + [...this.#held.values()].reduce((sum, runs) => sum + runs.length, 0) };
+    return { driving: this.#driving.size, queued: this.#queue.size, active: this.#hostRun.size + [...this.#held.values()].reduce((sum, runs) => sum + runs.length, 0) };
   }
 
   /**
@@ -144,7 +145,10 @@ export class Scheduler {
   wake(runId: string): void {
     // A run held behind its host's incident is driven when its turn comes, not before.
     const host = this.#options.runtime.store.run(runId)?.host;
-    if (host === undefined || this.#hostRun.get(host) !== runId) return;
+    if (host !== undefined && this.#hostRun.get(host) === runId) this.#driveSoon(runId);
+  }
+
+  #driveSoon(runId: string): void {
     if (this.#driving.has(runId)) this.#again.add(runId);
     else this.#enqueue(runId);
   }
@@ -153,8 +157,10 @@ export class Scheduler {
   tick(): void {
     if (this.#stopping) return;
     this.#fireDue();
-    // wake takes up only its host's incident: a run held behind another waits its turn.
-    for (const runId of this.#options.runtime.store.runsWithOpenIntents()) this.wake(runId);
+    // Only hosts' incidents: a run held behind another waits its turn. From what this scheduler
+    // holds, not by reading each run: after a storm's gates expire, 10,000 runs have intents.
+    const open = new Set(this.#options.runtime.store.runsWithOpenIntents());
+    for (const runId of this.#hostRun.values()) if (open.has(runId)) this.#driveSoon(runId);
   }
 
   /**
@@ -183,7 +189,7 @@ export class Scheduler {
   async stop(graceMs: number): Promise<boolean> {
     this.#stopping = true;
     clearInterval(this.#timer);
-    this.#queue.length = 0;
+    this.#queue.clear();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<false>((resolve) => {
       timer = setTimeout(() => resolve(false), graceMs);
@@ -211,17 +217,18 @@ export class Scheduler {
   }
 
   #enqueue(runId: string): void {
-    if (this.#stopping || this.#queue.includes(runId) || this.#driving.has(runId)) return;
+    if (this.#stopping || this.#queue.has(runId) || this.#driving.has(runId)) return;
     if ((this.#stalled.get(runId) ?? 0) > Date.now()) return;
-    this.#queue.push(runId);
+    this.#queue.add(runId);
     // Not now: admit may run inside a group commit, and no drive may act before that commits.
     queueMicrotask(() => this.#pump());
   }
 
   #pump(): void {
     while (!this.#stopping && this.#driving.size < this.#options.maxConcurrentRuns) {
-      const runId = this.#queue.shift();
+      const [runId] = this.#queue;
       if (runId === undefined) return;
+      this.#queue.delete(runId);
       this.#driving.set(runId, this.#drive(runId));
     }
   }
