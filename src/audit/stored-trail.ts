@@ -5,6 +5,7 @@ import { auditRowData } from '../store/audit-table.js';
 import { InternedJson } from '../store/interned-json.js';
 import { readAuditHead, type AuditHead } from './head.js';
 import type { TrailRecord } from './verify.js';
+import { runAtOnce, turnEnds, type Steps } from '../turns.js';
 
 /** A store's whole audit trail as it is on disk, read for review: nothing is written. */
 export interface StoredTrail {
@@ -19,6 +20,14 @@ const TEXT_COLUMNS = ['time', 'run', 'kind', 'actor', 'prev', 'hash'] as const;
  * becomes an UnreadableRecord for verify to report, instead of an exception that hides the rest.
  */
 export function readStoredTrail(store: string): StoredTrail {
+  return runAtOnce(storedTrailSteps(store));
+}
+
+/**
+ * readStoredTrail, pausing after every few hundred records (see src/turns.ts). It reads in one
+ * statement, so from one snapshot of the store however long it pauses.
+ */
+export function* storedTrailSteps(store: string): Steps<StoredTrail> {
   if (!existsSync(store)) {
     throw new SoarError('STORE_NOT_FOUND', `there is no store at ${store}: give --store FILE, set store in the config, or set $SOAR_STORE`);
   }
@@ -32,10 +41,15 @@ export function readStoredTrail(store: string): StoredTrail {
   }
   try {
     // SELECT *: a store from before interned audit data has no `interned` column.
-    const rows = db.prepare('SELECT * FROM audit ORDER BY seq').all() as Array<Record<string, unknown>>;
+    const rows = db.prepare('SELECT * FROM audit ORDER BY seq').iterate() as IterableIterator<Record<string, unknown>>;
     let json: InternedJson | undefined;
     const blobs = () => (json ??= new InternedJson(db));
-    return { records: rows.map((row) => toTrailRecord(row, blobs)), head };
+    const records: TrailRecord[] = [];
+    for (const row of rows) {
+      records.push(toTrailRecord(row, blobs));
+      if (turnEnds(records.length - 1)) yield;
+    }
+    return { records, head };
   } catch (error) {
     throw new SoarError('AUDIT_TABLE_UNREADABLE', `the store ${store} has no readable audit table (${(error as Error).message}): it is not a soar store, or it was tampered with`, { cause: error });
   } finally {

@@ -1,8 +1,9 @@
 import type { AuditRecord } from './record.js';
 import { printable } from './printable.js';
 import type { ChainReport } from './report.js';
-import { readStoredTrail } from './stored-trail.js';
-import { failureRun, isReadable, verifyChain, type ChainVerdict, type TrailRecord } from './verify.js';
+import { storedTrailSteps } from './stored-trail.js';
+import { chainSteps, failureRun, isReadable, type ChainVerdict, type TrailRecord } from './verify.js';
+import { runAtOnce, runInTurns, type Steps } from '../turns.js';
 import { SoarError } from '../errors.js';
 
 export interface Trail {
@@ -12,10 +13,23 @@ export interface Trail {
   keyed: boolean;
 }
 
-/** The store's whole trail, verified with the audit key (soar audit, and soar serve's audit export). */
+/** The store's whole trail, verified with the audit key (soar audit). */
 export function readVerifiedTrail(store: string, key: Buffer | undefined): Trail {
-  const { records, head } = readStoredTrail(store);
-  return { store, records, verdict: verifyChain(records, { key, head: head ?? null }), keyed: key !== undefined };
+  return runAtOnce(verifiedTrailSteps(store, key));
+}
+
+/**
+ * The same, a slice a turn of the event loop (soar serve's audit export): reading and verifying
+ * the 20,000 records of 10,000 waiting runs took 0.8 s, in which no alert or decision was served.
+ */
+export function readVerifiedTrailInTurns(store: string, key: Buffer | undefined): Promise<Trail> {
+  return runInTurns(verifiedTrailSteps(store, key));
+}
+
+function* verifiedTrailSteps(store: string, key: Buffer | undefined): Steps<Trail> {
+  const { records, head } = yield* storedTrailSteps(store);
+  const verdict = yield* chainSteps(records, { key, head: head ?? null });
+  return { store, records, verdict, keyed: key !== undefined };
 }
 
 /** RUN's readable records (possibly none). */

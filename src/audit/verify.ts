@@ -1,5 +1,6 @@
 import { headMacMatches, type AuditHead } from './head.js';
 import { GENESIS, recordHash, type AuditRecord } from './record.js';
+import { runAtOnce, turnEnds, type Steps } from '../turns.js';
 
 /** A stored record that could not even be read back (data that is not JSON, a column of the wrong type). */
 export interface UnreadableRecord {
@@ -63,6 +64,11 @@ const fail = (seq: number, problem: ChainProblem, message: string): ChainFailure
  * holding, and what was most likely done there (deleted, inserted, moved, edited).
  */
 export function verifyChain(records: readonly TrailRecord[], options: VerifyOptions = {}): ChainVerdict {
+  return runAtOnce(chainSteps(records, options));
+}
+
+/** verifyChain, pausing after every few hundred records (see src/turns.ts). */
+export function* chainSteps(records: readonly TrailRecord[], options: VerifyOptions = {}): Steps<ChainVerdict> {
   const hashes = new Map<string, AuditRecord>();
   for (const record of records) if (isReadable(record) && !hashes.has(record.hash)) hashes.set(record.hash, record);
   const chain = { records, hashes, seqs: new Set(records.map((record) => record.seq)), key: options.key };
@@ -71,6 +77,7 @@ export function verifyChain(records: readonly TrailRecord[], options: VerifyOpti
     const failure = checkRecord(record, previous, records[index + 1], chain);
     if (failure) return failure;
     previous = record as AuditRecord;
+    if (turnEnds(index)) yield;
   }
   return checkEnd(records as readonly AuditRecord[], previous, options);
 }

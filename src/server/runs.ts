@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import * as z from 'zod';
 import { recordDecision } from '../approvals/decide.js';
 import { buildAuditReport } from '../audit/report.js';
-import { chainReport, readVerifiedTrail, requireRecords } from '../audit/verified-trail.js';
+import { chainReport, readVerifiedTrailInTurns, requireRecords } from '../audit/verified-trail.js';
 import type { Config } from '../config/config.js';
 import { runReport } from '../engine/report.js';
 import type { Runtime } from '../engine/runtime.js';
@@ -75,7 +75,7 @@ export function runsRoutes(app: FastifyInstance, options: RunsOptions): void {
   app.get<{ Params: RunParams }>('/api/runs/:id/audit', async (request) => {
     analystOf(request);
     const run = runtime.run(request.params.id).id;
-    const trail = readVerifiedTrail(store.file, options.auditKey);
+    const trail = await readVerifiedTrailInTurns(store.file, options.auditKey);
     const records = requireRecords(trail, run);
     return { ...buildAuditReport(run, records, chainReport(trail, run), new Date()), store: trail.store, records };
   });

@@ -7,8 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { auditHeadFile } from '../../../src/audit/head.js';
 import { GENESIS, recordHash, type AuditRecord } from '../../../src/audit/record.js';
 import { readStoredTrail } from '../../../src/audit/stored-trail.js';
+import { readVerifiedTrail, readVerifiedTrailInTurns } from '../../../src/audit/verified-trail.js';
 import { verifyChain, type ChainVerdict } from '../../../src/audit/verify.js';
 import { canonicalJson } from '../../../src/canonical-json.js';
+import { RECORDS_A_TURN } from '../../../src/turns.js';
 import { buildStore, realisticEntries, tamperedCopy, type BuiltStore } from './trail-store.js';
 
 /** Fixed, so a failure reproduces and CI cannot flake. */
@@ -99,6 +101,28 @@ describe('the untampered store', () => {
         unanchored: 0,
       });
     }
+  });
+
+  it('soar serve reads and verifies it a slice a turn of the event loop, to the verdict soar audit gives at once', async () => {
+    const exported = async (file: string) => {
+      let turns = 0;
+      let reading = true;
+      const probe = () => {
+        turns += 1;
+        if (reading) setImmediate(probe);
+      };
+      setImmediate(probe);
+      const trail = await readVerifiedTrailInTurns(file, KEY);
+      reading = false;
+      expect(trail).toEqual(readVerifiedTrail(file, KEY));
+      return { verdict: trail.verdict, turns };
+    };
+    const whole = await exported(keyed.file);
+    expect(whole.verdict).toMatchObject({ ok: true, count: last, anchored: true });
+    // A turn served between slices: several hundred records read, then verified, RECORDS_A_TURN at a time.
+    expect(whole.turns).toBeGreaterThanOrEqual(2 * Math.floor(last / RECORDS_A_TURN));
+    const cut = tamperedCopy(keyed.file, join(dir, 'cut-for-export.db'), (db) => db.prepare('DELETE FROM audit WHERE seq = ?').run(last - 1));
+    expect((await exported(cut)).verdict).toMatchObject({ ok: false, seq: last - 1, problem: 'missing' });
   });
 
   it('a keyed trail does not verify without its key, nor with another', () => {
