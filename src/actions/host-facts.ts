@@ -106,15 +106,18 @@ export function isPackaged(file: FileFacts | undefined): boolean {
 
 /**
  * The unit's programs that foreign_programs (prelude.sh) leaves alone, never hunting or moving them
- * by path, named here for the analyst: those whose path holds a newline (escaped), and, on a host
- * with no package database, those in the system's own directories (unverified: they cannot be
- * told from the system's).
+ * by path, named here for the analyst: those whose path holds a newline (escaped), and those in
+ * the system's program directories that carry no miner signature: on a host with no package
+ * database (unverified: they cannot be told from the system's), or owned by no package (unowned:
+ * an interpreter built by hand, most likely, that others run too).
  */
-export function programsLeftAlone(records: Records): { unnamablePrograms?: string[]; unverifiedPrograms?: string[] } {
+export function programsLeftAlone(records: Records): { unnamablePrograms?: string[]; unverifiedPrograms?: string[]; unownedPrograms?: string[] } {
   const unnamable = records.all('unnamable');
   const unverified = records.all('unverified');
+  const unowned = records.all('unowned');
   return {
     ...(unnamable.length > 0 ? { unnamablePrograms: unnamable.map((path) => JSON.stringify(path)) } : {}),
+    ...(unowned.length > 0 ? { unownedPrograms: unowned } : {}),
     ...(unverified.length > 0 ? { unverifiedPrograms: unverified } : {}),
   };
 }

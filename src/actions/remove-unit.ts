@@ -82,6 +82,7 @@ export const removeUnit: ActionDefinition<Record<string, never>> = {
     const left = [
       evidence.unnamablePrograms && `; LEFT IN PLACE, remove by hand (a newline in the path, which soar does not act on): ${evidence.unnamablePrograms.join(', ')}`,
       evidence.unverifiedPrograms && `; LEFT IN PLACE, no package database to tell it from the system's: ${evidence.unverifiedPrograms.join(', ')}`,
+      evidence.unownedPrograms && `; LEFT IN PLACE, no package's but among the system's programs with no miner signature (an interpreter others may run): ${evidence.unownedPrograms.join(', ')}`,
     ].filter(Boolean).join('');
     return {
       outcome: 'quarantined',

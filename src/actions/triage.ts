@@ -119,9 +119,12 @@ function poolConnectionMarks(facts: TriageFacts): string[] {
  */
 function verdict(facts: TriageFacts, config: Config): StepResult {
   // Said with every verdict, so that the analyst at kill's and remove's gates knows.
-  const unverified = facts.unverifiedPrograms ? `; no package database on the host: kill and remove leave ${facts.unverifiedPrograms.join(', ')} alone` : '';
+  const leftAlone = [
+    facts.unverifiedPrograms && `; no package database on the host: kill and remove leave ${facts.unverifiedPrograms.join(', ')} alone`,
+    facts.unownedPrograms && `; kill and remove leave ${facts.unownedPrograms.join(', ')} alone: no package owns it, but it sits among the system's programs and carries no miner signature (an interpreter others may run too)`,
+  ].filter(Boolean).join('');
   const result = (outcome: string, why: string): StepResult => {
-    const reasons = `${why}${unverified}`;
+    const reasons = `${why}${leftAlone}`;
     return { outcome, summary: reasons, changed: false, evidence: { ...facts, reasons } };
   };
   const marks = minerMarks(facts);

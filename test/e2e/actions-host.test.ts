@@ -422,6 +422,50 @@ describe.each([
   });
 });
 
+describe('a unit that runs its miner with an interpreter built by hand into /usr/local/bin', () => {
+  const unit = 'pnsd.service';
+  // The interpreter: a copy of dash no package owns, as a hand-built python3 or node would be.
+  const interpreter = '/usr/local/bin/soar-test-sh';
+  // The miner: a copy of sleep carrying a pool URL scheme, among the system's programs too.
+  const miner = '/usr/local/sbin/kswapd1';
+
+  it('kill ends the miner wherever it runs but no other user of the interpreter; remove quarantines the miner and keeps the interpreter', async () => {
+    const host = hostName(2);
+    await inHost(host, ['sh', '-c', [
+      `cp /bin/dash ${interpreter} && cp /bin/sleep ${miner} && printf 'stratum+tcp://' >>${miner}`,
+      `printf '[Service]\\nExecStart=${interpreter} -c "${miner} 100030 & exec ${miner} 100031"\\n[Install]\\nWantedBy=multi-user.target\\n' >/etc/systemd/system/${unit}`,
+      `systemctl enable --now --quiet ${unit}`,
+    ].join(' && ')]);
+    const stray = Number(await inHost(host, ['sh', '-c', `setsid ${miner} 100032 </dev/null >/dev/null 2>&1 & echo $!`]));
+    const bystander = Number(await inHost(host, ['sh', '-c', `setsid ${interpreter} -c "sleep 100033; :" </dev/null >/dev/null 2>&1 & echo $!`]));
+    const interpreterHash = await hashesInHost(host, [interpreter]);
+    const minerHash = (await hashesInHost(host, [miner]))[miner];
+    await eventually('the unit\'s miner to start', async () => ((await minerPids(host, miner)).length === 3 ? true : undefined));
+    const response = new Response(host, { 'file.name': unit, 'file.path': `/etc/systemd/system/${unit}` });
+    const leftAlone = `kill and remove leave ${interpreter} alone: no package owns it, but it sits among the system's programs and carries no miner signature`;
+
+    const triage = await response.perform('triage');
+    expect(triage.outcome).toBe('malicious');
+    expect((triage.evidence as Record<string, any>).unownedPrograms).toEqual([interpreter]);
+    expect(triage.summary).toContain(leftAlone);
+
+    const killed = await response.perform('kill');
+    expect(await minerPids(host, miner)).toEqual([]);
+    expect((killed.evidence as Record<string, any>).processes.map((process: ProcessFacts) => process.pid)).toContain(stray);
+    expect((await lab.exec(host, ['kill', '-0', String(bystander)])).exitCode, 'the interpreter\'s other user').toBe(0);
+
+    const removed = await response.perform('remove');
+    const evidence = removed.evidence as Record<string, any>;
+    expect(evidence.moved.map((file: { kind: string; from: string }) => [file.kind, file.from])).toEqual([['binary', miner], ['unit', `/etc/systemd/system/${unit}`]]);
+    expect(Object.values(await hashesInHost(host, [`${response.quarantine}/files${miner}`]))).toEqual([minerHash]);
+    expect(await hashesInHost(host, [interpreter])).toEqual(interpreterHash);
+    expect(removed.summary).toContain(`LEFT IN PLACE, no package's but among the system's programs with no miner signature (an interpreter others may run): ${interpreter}`);
+    expect((await lab.exec(host, ['kill', '-0', String(bystander)])).exitCode, 'the interpreter\'s other user').toBe(0);
+    expect(await unitState(host, unit)).toMatchObject({ LoadState: 'not-found' });
+    await inHost(host, ['sh', '-c', `kill ${bystander}; rm -f ${interpreter}`]);
+  });
+});
+
 describe('a unit whose program is a link to a path holding a newline', () => {
   const unit = 'xvf.service';
   // Read line by line, the link's target would be /tmp/xvf and a bystander's /opt/app/server.
@@ -466,7 +510,8 @@ describe('kill with mask: true, then remove', () => {
   it('masks a unit whose file is outside /etc, and remove lifts the mask to find and quarantine its program', async () => {
     const host = hostName(2);
     await inHost(host, ['sh', '-c', [
-      `mkdir -p /usr/local/lib/systemd/system /opt/xvf && cp /bin/sleep ${program}`,
+      // A copy of sleep with a miner's signature: among the system's programs, only a miner is taken for one.
+      `mkdir -p /usr/local/lib/systemd/system /opt/xvf && cp /bin/sleep ${program} && printf 'stratum+tcp://' >>${program}`,
       `printf '[Service]\\nExecStart=${program} 100005\\nRestart=always\\n[Install]\\nWantedBy=multi-user.target\\n' >${unitFile}`,
       `systemctl enable --now --quiet ${unit}`,
     ].join(' && ')]);

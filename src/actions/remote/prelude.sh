@@ -50,6 +50,15 @@ check_path() {
 UNIT_DIRS="/etc/systemd/system /run/systemd/system /usr/local/lib/systemd/system /lib/systemd/system"
 [ /lib/systemd/system -ef /usr/lib/systemd/system ] || UNIT_DIRS="$UNIT_DIRS /usr/lib/systemd/system"
 STAGING_DIRS="/tmp /var/tmp /dev/shm"
+# Where the system and its admins keep programs.
+PROGRAM_DIRS="/bin /sbin /lib /lib32 /lib64 /usr/bin /usr/sbin /usr/lib /usr/lib32 /usr/lib64 /usr/libexec /usr/local /opt"
+in_program_dirs() {
+  local dir
+  for dir in $PROGRAM_DIRS; do
+    case $1 in "$dir"/*) return 0 ;; esac
+  done
+  return 1
+}
 
 # hash_of FILE: sets hash to its sha256, read from stdin so that sha256sum never escapes an odd file
 # name into its output; empty when it cannot be read. Regular files only.
@@ -59,6 +68,11 @@ unit_prop() { systemctl show -p "$2" --value -- "$1" 2>/dev/null; }
 # a: append-only); nothing for a link. Only the first line's first field: a file name holding a
 # newline would add a line of its own.
 attrs_of() { attrs=$(lsattr -d -- "$1" 2>/dev/null); attrs=${attrs%%"$nl"*}; attrs=${attrs%% *}; }
+# miner_signatures FILE: sets signatures to the miner strings the file carries (pool URL schemes,
+# xmrig's donation host, its algorithms), sorted, once each, each followed by a space.
+miner_signatures() {
+  signatures=$(grep -a -o -F -e stratum+tcp:// -e stratum+ssl:// -e donate.v2.xmrig.com -e randomx -e cryptonight -- "$1" 2>/dev/null | sort -u | tr '\n' ' ')
+}
 # dir_of PATH: sets dir as dirname(1) would print it.
 dir_of() {
   dir=$1
@@ -165,9 +179,11 @@ LINES
 # must never make every shell on the host a target. A program whose resolved path holds a newline
 # (a link to "/tmp/x<newline>/opt/app/server") would read as other paths, a bystander's among
 # them: it is recorded as unnamable and never hunted or moved by path (its processes are the
-# unit's, and die with its cgroup). On a host with no package database (no dpkg, no rpm) a program
-# in the system's own directories cannot be told from the system's: it is recorded as unverified,
-# and left alone the same way.
+# unit's, and die with its cgroup). A program in the directories where the system and its admins
+# keep programs (/usr/local and /opt too) that carries no miner signature is left alone the same
+# way: the node or python3 built by hand into /usr/local/bin that a unit runs a miner's script
+# with, whose other users a hunt would kill. It is recorded as unowned, or as unverified on a host
+# with no package database (no dpkg, no rpm), where the system's own programs look the same.
 foreign_programs() {
   local binary resolved
   foreign=
@@ -185,12 +201,12 @@ LINES
     case $resolved in *"$nl"*) emit unnamable "$resolved"; continue ;; esac
     package_entry "$resolved"
     [ -z "$entry" ] || continue
-    if [ "$PKG_TOOL" = none ]; then
-      case $resolved in
-        /bin/* | /sbin/* | /lib/* | /lib32/* | /lib64/* | /usr/bin/* | /usr/sbin/* | /usr/lib/* | /usr/lib32/* | /usr/lib64/* | /usr/libexec/*)
-          emit unverified "$resolved"
-          continue ;;
-      esac
+    if in_program_dirs "$resolved"; then
+      miner_signatures "$resolved"
+      if [ -z "$signatures" ]; then
+        if [ "$PKG_TOOL" = none ]; then emit unverified "$resolved"; else emit unowned "$resolved"; fi
+        continue
+      fi
     fi
     foreign=$foreign$resolved$nl
   done

@@ -46,7 +46,8 @@ if [ -n "$binaries" ]; then
   while IFS= read -r binary; do
     file_facts binary "$binary"
     [ -f "$binary" ] || continue
-    emit binary.miner_strings "$(grep -a -o -F -e stratum+tcp:// -e stratum+ssl:// -e donate.v2.xmrig.com -e randomx -e cryptonight -- "$binary" 2>/dev/null | sort -u | tr '\n' ' ')"
+    miner_signatures "$binary"
+    emit binary.miner_strings "$signatures"
     dir_of "$binary"
     for config in "$dir"/config*.json; do
       [ -f "$config" ] || continue

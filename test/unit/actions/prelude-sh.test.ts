@@ -168,13 +168,34 @@ exit $status
   });
 });
 
-describe('foreign_programs on a host with no package database', () => {
-  it('leaves the programs in the system\'s own directories alone, as unverified; any other is the unit\'s own', () => {
-    // Parents that do not exist here, so readlink -f leaves each path as it is.
-    const system = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/usr/bin', '/usr/sbin', '/usr/lib', '/usr/lib32', '/usr/lib64', '/usr/libexec'].map((dir) => `${dir}/soar-test/program`);
-    const own = ['/usr/local/bin/soar-test/node', '/opt/soar-test/server', '/root/soar-test/xmrig', '/tmp/soar-test/x', '/usr/share/soar-test/x'];
-    const script = `PKG_TOOL=none; binaries=$(printf '%s\\n' "$@")$nl; foreign_programs; printf '%s' "$foreign" | while IFS= read -r program; do emit foreign "$program"; done`;
-    expect(sh(script, ...system, ...own).records).toEqual([...system.map((path) => `unverified=${path}`), ...own.map((path) => `foreign=${path}`)]);
+describe('foreign_programs', () => {
+  // A stand-in for a directory where programs are kept (/usr/local, /opt …), and two programs in it.
+  const kept = join(scratch, 'kept');
+  const interpreter = join(kept, 'bin/node');
+  const miner = join(kept, 'sbin/kworker');
+  spawnSync('mkdir', ['-p', join(kept, 'bin'), join(kept, 'sbin')]);
+  copyFileSync('/bin/sleep', interpreter);
+  writeFileSync(miner, Buffer.concat([readFileSync('/bin/sleep'), Buffer.from('\0pool stratum+tcp://%s:%d\0rx/0 randomx\0')]));
+  const elsewhere = ['/root/soar-test/xmrig', '/tmp/soar-test/x', '/usr/share/soar-test/x'];
+  const run = (setup: string, programs: string[]) =>
+    sh(`${setup}; PROGRAM_DIRS="$PROGRAM_DIRS ${kept}"; binaries=$(printf '%s\\n' "$@")$nl; foreign_programs; printf '%s' "$foreign" | while IFS= read -r program; do emit foreign "$program"; done`, ...programs).records;
+
+  it('on a host with no package database, leaves alone those in the system\'s program directories that carry no miner signature, as unverified', () => {
+    // Parents that do not exist here, so readlink -f leaves each path as it is, and no signature is read.
+    const system = ['/bin', '/sbin', '/lib', '/lib32', '/lib64', '/usr/bin', '/usr/sbin', '/usr/lib', '/usr/lib32', '/usr/lib64', '/usr/libexec', '/usr/local/bin', '/opt'].map((dir) => `${dir}/soar-test/program`);
+    expect(run('PKG_TOOL=none', [...system, interpreter, miner, ...elsewhere])).toEqual([
+      ...[...system, interpreter].map((path) => `unverified=${path}`),
+      ...[miner, ...elsewhere].map((path) => `foreign=${path}`),
+    ]);
+  });
+
+  it('on a host with a package database, leaves alone a program no package owns there that carries no miner signature (an interpreter built by hand), as unowned', () => {
+    // A dpkg-query that knows no path, as the host's answers for files no package ships.
+    const bin = join(scratch, 'no-package-bin');
+    spawnSync('mkdir', ['-p', bin]);
+    writeFileSync(join(bin, 'dpkg-query'), '#!/bin/sh\nexit 1\n');
+    chmodSync(join(bin, 'dpkg-query'), 0o755);
+    expect(run(`PATH=${bin}:$PATH PKG_TOOL=dpkg`, [interpreter, miner, ...elsewhere])).toEqual([`unowned=${interpreter}`, ...[miner, ...elsewhere].map((path) => `foreign=${path}`)]);
   });
 });
 
