@@ -49,8 +49,6 @@ export class Scheduler {
   readonly #hostRun = new Map<string, string>();
   /** Further active runs of a host (started elsewhere, e.g. soar run), each taken up after the one before ends. */
   readonly #held = new Map<string, string[]>();
-  /** Alerts that joined a run: a repeat of one is a duplicate, even after a restart. */
-  readonly #joined = new Map<string, string>();
   readonly #stalled = new Map<string, number>();
   #timer: NodeJS.Timeout | undefined;
   /** A batch of due deadlines is to fire in the next turn. */
@@ -70,9 +68,8 @@ export class Scheduler {
   }
 
   /**
-   * After admissions whose transaction did not commit: forgets the runs and joins they left in
-   * memory, by reading hosts' runs and joined alerts from the store again, so that no host waits
-   * behind a run that does not exist.
+   * After admissions whose transaction did not commit: forgets the runs they left in memory, by
+   * reading hosts' runs from the store again, so that no host waits behind a run that does not exist.
    */
   resync(): void {
     const { store } = this.#options.runtime;
@@ -84,17 +81,12 @@ export class Scheduler {
       else this.#held.delete(host);
     }
     for (const runId of this.#queue) if (!stored(runId)) this.#queue.delete(runId);
-    this.#joined.clear();
     this.#load();
   }
 
-  /** What the store says: the alerts that joined a run, and each host's active runs. */
+  /** What the store says: each host's active runs. */
   #load(): void {
-    const { store } = this.#options.runtime;
-    for (const record of store.auditRecords()) {
-      if (record.kind === 'alert.joined') this.#joined.set((record.data as { alert: string }).alert, record.run);
-    }
-    for (const run of store.runs({ status: 'active' })) this.#adopt(run.id, run.host);
+    for (const run of this.#options.runtime.store.runs({ status: 'active' })) this.#adopt(run.id, run.host);
   }
 
   get full(): boolean {
@@ -112,16 +104,17 @@ export class Scheduler {
   admit(plan: Plan, playbook: Playbook): Admission {
     const { runtime } = this.#options;
     const host = plan.target.host.name;
-    const joinedTo = this.#joined.get(plan.alert.id);
+    // An alert that joined a run is a duplicate, even after a restart.
+    const joinedTo = runtime.store.joinedRun(plan.alert.id);
     if (joinedTo !== undefined) return { run: joinedTo, created: false, joined: true };
     // An alert that has its own run (under way or over) is a duplicate, whatever its host is doing now.
     if (runtime.store.run(plan.runId)) return { run: plan.runId, created: false, joined: false };
     const incident = this.#incidentOf(host, plan.target.unit);
     if (incident !== undefined) {
-      runtime.store.transaction(() =>
-        runtime.audit(incident, 'alert.joined', { alert: plan.alert.id, rule: plan.alert.rule, timestamp: plan.alert.timestamp, unit: plan.target.unit, plan: plan.hash }),
-      );
-      this.#joined.set(plan.alert.id, incident);
+      runtime.store.transaction(() => {
+        runtime.audit(incident, 'alert.joined', { alert: plan.alert.id, rule: plan.alert.rule, timestamp: plan.alert.timestamp, unit: plan.target.unit, plan: plan.hash });
+        runtime.store.addJoinedAlert(plan.alert.id, incident);
+      });
       return { run: incident, created: false, joined: true };
     }
     // The host's last run in line (its active run, or the last one held behind it).

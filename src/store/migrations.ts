@@ -125,4 +125,13 @@ export const MIGRATIONS: readonly string[] = [
   `
   CREATE INDEX deadlines_open_by_run ON deadlines (run, step, event) WHERE fired_at IS NULL;
   `,
+  `
+  -- The alerts that joined a run (each also an alert.joined audit record): looked up at each
+  -- admission, instead of every record of the trail read at every start of soar serve.
+  CREATE TABLE joined_alerts (
+    alert TEXT PRIMARY KEY,
+    run TEXT NOT NULL REFERENCES runs (id)
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO joined_alerts (alert, run) SELECT data ->> '$.alert', run FROM audit WHERE kind = 'alert.joined' ORDER BY seq;
+  `,
 ];

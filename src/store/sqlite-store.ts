@@ -225,6 +225,16 @@ export class SqliteStore implements Store {
     this.#sql('DELETE FROM leases WHERE run = ? AND owner = ?').run(run, owner);
   }
 
+  // Alerts that joined a run.
+
+  addJoinedAlert(alert: string, run: string): void {
+    this.#sql('INSERT INTO joined_alerts (alert, run) VALUES (?, ?)').run(alert, run);
+  }
+
+  joinedRun(alert: string): string | undefined {
+    return (this.#sql('SELECT run FROM joined_alerts WHERE alert = ?').get(alert) as { run: string } | undefined)?.run;
+  }
+
   // Intents.
 
   addIntents(run: string, intents: readonly RunIntent[]): void {

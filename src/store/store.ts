@@ -122,6 +122,11 @@ export interface Store {
   /** Ends the lease, if `owner` still holds it. */
   dropLease(run: string, owner: string): void;
 
+  /** Records that an alert joined a run (with its alert.joined audit record, in one transaction). */
+  addJoinedAlert(alert: string, run: string): void;
+  /** The run an alert joined, if it joined one. */
+  joinedRun(alert: string): string | undefined;
+
   addIntents(run: string, intents: readonly RunIntent[]): void;
   /** Intents not yet done, oldest first: what a runner must carry out (or settle, if started). */
   openIntents(run: string): IntentRow[];

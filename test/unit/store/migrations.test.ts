@@ -13,6 +13,7 @@ import { SqliteStore } from '../../../src/store/sqlite-store.js';
 /** Where each schema change begins in MIGRATIONS. */
 const HOST_LEASES = 3;
 const INTERNED_AUDIT = 4;
+const JOINED_ALERTS = 6;
 
 /** A store as an earlier soar left it: the migrations before `version` applied, nothing after. */
 function storeAt(version: number): { file: string; db: Database.Database } {
@@ -68,4 +69,27 @@ it('a trail from before interned audit data reads back as it was written, and th
   const { records, head } = readStoredTrail(file);
   expect(records).toEqual([first, second]);
   expect(verifyChain(records, { head: head ?? null })).toMatchObject({ ok: true, count: 2, anchored: true });
+});
+
+it('a store from before joined_alerts keeps every alert that joined a run, read from the trail, both as stored before and interned', () => {
+  const { file, db: old } = storeAt(JOINED_ALERTS);
+  const insertRun = old.prepare(`INSERT INTO runs (id, alert_id, playbook_id, host, plan, plan_hash, playbook, snapshot, status, created_at, updated_at) VALUES (?, ?, 'p', 'web-01', '{}', 'h', '{}', '{}', 'done', 't', 't')`);
+  insertRun.run('run-1', 'a1');
+  insertRun.run('run-2', 'a3');
+  const insertRecord = old.prepare('INSERT INTO audit (seq, time, run, kind, actor, data, prev, hash, interned) VALUES (@seq, @time, @run, @kind, @actor, @data, @prev, @hash, @interned)');
+  let last: AuditRecord | undefined;
+  for (const [run, kind, alert, interned] of [['run-1', 'run.started', 'a1', 0], ['run-1', 'alert.joined', 'a2', 0], ['run-2', 'run.started', 'a3', 1], ['run-2', 'alert.joined', 'a4', 1]] as const) {
+    last = chainRecord(last, { run, kind, actor: 'soar', data: { alert } }, new Date());
+    insertRecord.run({ ...last, data: canonicalJson({ alert }), interned });
+  }
+  old.close();
+
+  const store = new SqliteStore(file);
+  try {
+    expect(['a1', 'a2', 'a3', 'a4'].map((alert) => store.joinedRun(alert))).toEqual([undefined, 'run-1', undefined, 'run-2']);
+    store.transaction(() => store.addJoinedAlert('a5', 'run-2'));
+    expect(store.joinedRun('a5')).toBe('run-2');
+  } finally {
+    store.close();
+  }
 });
