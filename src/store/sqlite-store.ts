@@ -161,9 +161,8 @@ export class SqliteStore implements Store {
   }
 
   runs(filter: { status?: RunState } = {}): RunRow[] {
-    const rows = filter.status
-      ? this.#sql(`SELECT ${RUN_COLUMNS} FROM runs WHERE status = ? ORDER BY created_at`).all(filter.status)
-      : this.#sql(`SELECT ${RUN_COLUMNS} FROM runs ORDER BY created_at`).all();
+    const { where, bound } = equalities({ status: filter.status });
+    const rows = this.#sql(`SELECT ${RUN_COLUMNS} FROM runs ${where} ORDER BY created_at`).all(bound);
     return (rows as RawRun[]).map((raw) => this.#toRun(raw));
   }
 
@@ -262,10 +261,8 @@ export class SqliteStore implements Store {
   }
 
   dueDeadlines(at: Date, filter: { run?: string; limit?: number } = {}): DeadlineRow[] {
-    const limit = filter.limit ?? -1;
-    const rows = filter.run === undefined
-      ? this.#sql('SELECT * FROM deadlines WHERE fired_at IS NULL AND due_at <= ? ORDER BY due_at LIMIT ?').all(at.getTime(), limit)
-      : this.#sql('SELECT * FROM deadlines WHERE fired_at IS NULL AND due_at <= ? AND run = ? ORDER BY due_at LIMIT ?').all(at.getTime(), filter.run, limit);
+    const { where, bound } = equalities({ run: filter.run }, ['fired_at IS NULL', 'due_at <= @at']);
+    const rows = this.#sql(`SELECT * FROM deadlines ${where} ORDER BY due_at LIMIT @limit`).all({ ...bound, at: at.getTime(), limit: filter.limit ?? -1 });
     return (rows as RawDeadline[]).map((row) => ({ id: row.id, run: row.run, step: row.step, event: row.event, dueAt: row.due_at }));
   }
 
@@ -367,16 +364,17 @@ interface RawApproval {
 }
 
 /**
- * `WHERE column = @column AND …` for the filters given, and their values. A statement for each
- * combination, not one with `@x IS NULL OR x = @x` for all: that form keeps SQLite from the index
- * (a run's pending approvals scanned every approval; a state's runs, every run). Columns are named
- * by the code, never by input.
+ * `WHERE column = @column AND …` for the filters given (after the conditions every query of the
+ * statement has), and their values. A statement for each combination, not one with
+ * `@x IS NULL OR x = @x` for all: that form keeps SQLite from the index (a run's pending approvals
+ * scanned every approval; a state's runs, every run). Columns and conditions are named by the
+ * code, never by input.
  */
-function equalities(filter: Record<string, string | undefined>): { where: string; bound: Record<string, string> } {
+function equalities(filter: Record<string, string | undefined>, always: readonly string[] = []): { where: string; bound: Record<string, string> } {
   const bound: Record<string, string> = {};
   for (const [column, value] of Object.entries(filter)) if (value !== undefined) bound[column] = value;
-  const columns = Object.keys(bound);
-  return { where: columns.length === 0 ? '' : `WHERE ${columns.map((column) => `${column} = @${column}`).join(' AND ')}`, bound };
+  const conditions = [...always, ...Object.keys(bound).map((column) => `${column} = @${column}`)];
+  return { where: conditions.length === 0 ? '' : `WHERE ${conditions.join(' AND ')}`, bound };
 }
 
 interface RawSummary {
