@@ -2,7 +2,7 @@ import type { StepResult } from '../actions/action.js';
 import type { AuditRecord } from '../audit/record.js';
 import type { SocCase } from '../escalation/case.js';
 import type { RunContext } from '../playbook/compile.js';
-import type { RunState, Store } from '../store/store.js';
+import type { RunRow, RunState, Store } from '../store/store.js';
 
 export interface RunReport {
   runId: string;
@@ -46,6 +46,14 @@ export function runReport(store: Store, runId: string): RunReport {
     results,
     case: built,
   };
+}
+
+/** A run's gates waiting for a decision, each with its votes so far and the exact commands it would let run. */
+export function pendingApprovals(store: Store, run: RunRow) {
+  return store.approvals({ run: run.id, state: 'pending' }).map((approval) => {
+    const step = run.plan.steps.find((planned) => planned.id === approval.step)!;
+    return { ...approval, votes: store.votes(approval.id), summary: step.summary, commands: step.commands };
+  });
 }
 
 /** The run's end as an exit status: 0 the response completed, 1 it ended escalated or failed. */

@@ -4,7 +4,7 @@ import { recordDecision } from '../approvals/decide.js';
 import { buildAuditReport } from '../audit/report.js';
 import { chainReport, readVerifiedTrailInTurns, requireRecords } from '../audit/verified-trail.js';
 import type { Config } from '../config/config.js';
-import { runReport } from '../engine/report.js';
+import { pendingApprovals, runReport } from '../engine/report.js';
 import type { Runtime } from '../engine/runtime.js';
 import { SHA256_HEX } from '../grammar.js';
 import { RUN_STATES } from '../store/store.js';
@@ -59,10 +59,7 @@ export function runsRoutes(app: FastifyInstance, options: RunsOptions): void {
   app.get<{ Params: RunParams }>('/api/runs/:id', async (request) => {
     analystOf(request);
     const run = runtime.run(request.params.id);
-    const pending = store.approvals({ run: run.id, state: 'pending' }).map((approval) => {
-      const step = run.plan.steps.find((planned) => planned.id === approval.step)!;
-      return { ...approval, votes: store.votes(approval.id), summary: step.summary, commands: step.commands };
-    });
+    const pending = pendingApprovals(store, run);
     const records = store.auditRecords(run.id);
     const joined = records.filter((record) => record.kind === 'alert.joined').map((record) => ({ at: record.time, ...(record.data as object) }));
     // Held (run.held) while the run it waits for is still active.

@@ -1,4 +1,4 @@
-import { runReport } from '../../engine/report.js';
+import { pendingApprovals, runReport } from '../../engine/report.js';
 import { lapsedBecause } from '../../engine/run-leases.js';
 import { displayLine } from '../../plan/render.js';
 import { RUN_STATES, type RunState } from '../../store/store.js';
@@ -45,10 +45,7 @@ Examples:
       }
       const run = runtime.run(runId);
       const report = runReport(store, runId);
-      const pending = store.approvals({ run: runId, state: 'pending' }).map((approval) => {
-        const step = run.plan.steps.find((planned) => planned.id === approval.step)!;
-        return { ...approval, votes: store.votes(approval.id), summary: step.summary, commands: step.commands };
-      });
+      const pending = pendingApprovals(store, run);
       const lease = store.leaseHolder(runId);
       const driver = lease && { hostname: lease.hostname, pid: lease.pid, until: new Date(lease.expiresAt).toISOString(), lapsed: lapsedBecause(lease) ?? null };
       if (values.json) {
